@@ -1,0 +1,39 @@
+#include "libbiggan/util/cli.h"
+
+#include <unistd.h>
+
+#include <cxxopts.hpp>
+#include <iostream>
+#include <thread>
+
+#include "libbiggan/util/error.h"
+
+namespace biggan {
+
+int setup_threads(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  return threads;
+}
+
+int run_tool(const std::string& tool, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const cxxopts::exceptions::exception& e) {
+    std::cerr << tool << ": " << e.what() << " (see --help)\n";
+    return kExitUsage;
+  } catch (const c10::Error& e) {
+    // LibTorch messages carry a backtrace after the first line; one line is enough for a user.
+    std::string msg = e.what_without_backtrace();
+    auto nl = msg.find('\n');
+    std::cerr << tool << ": " << msg.substr(0, nl) << "\n";
+    return kExitError;
+  } catch (const std::exception& e) {
+    std::cerr << tool << ": " << e.what() << "\n";
+    return kExitError;
+  }
+}
+
+bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+}  // namespace biggan
