@@ -6,7 +6,9 @@
 #include <map>
 
 #include "libbiggan/serialization/pickle.h"
+#include "libbiggan/serialization/pickle_writer.h"
 #include "libbiggan/serialization/zip_archive.h"
+#include "libbiggan/util/atomic_file.h"
 #include "libbiggan/util/error.h"
 
 namespace biggan::torchfile {
@@ -181,5 +183,28 @@ c10::IValue to_ivalue(const StateDict& sd) {
 }
 
 StateDict load_state_dict(const std::string& path) { return to_state_dict(load(path), path); }
+
+void save(const std::string& path, const c10::IValue& value) {
+  pickle::Pickler pickler;
+  std::string pkl;
+  try {
+    pkl = pickler.dump(value);
+  } catch (const Error& e) {
+    throw input_error(path, e.what());
+  }
+  // torch's reader takes the folder name from the first record; torch >= 2 always writes "archive".
+  const std::string dir = "archive/";
+  write_atomically(path, [&](const std::filesystem::path& tmp) {
+    zip::Writer zip(tmp.string());
+    zip.add(dir + "data.pkl", pkl);
+    zip.add(dir + "byteorder", std::string("little"));
+    for (const auto& r : pickler.storages())
+      zip.add(dir + "data/" + r.key, r.storage.data(), r.storage.nbytes());
+    zip.add(dir + "version", std::string("3\n"));
+    zip.finish();
+  });
+}
+
+void save_state_dict(const std::string& path, const StateDict& sd) { save(path, to_ivalue(sd)); }
 
 }  // namespace biggan::torchfile
