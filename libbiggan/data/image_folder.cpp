@@ -1,0 +1,104 @@
+#include "libbiggan/data/image_folder.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "libbiggan/util/error.h"
+
+namespace fs = std::filesystem;
+
+namespace biggan::data {
+
+bool has_image_extension(const fs::path& file) {
+  // torchvision.datasets.folder.IMG_EXTENSIONS
+  static const char* kExts[] = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"};
+  std::string ext = file.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* e : kExts)
+    if (ext == e) return true;
+  return false;
+}
+
+ImageFolderIndex scan_image_folder(const fs::path& root) {
+  std::error_code ec;
+  if (!fs::is_directory(root, ec))
+    throw input_error(root.string(), fs::exists(root, ec) ? "not a folder" : "no such folder");
+  ImageFolderIndex index;
+  for (auto& e : fs::directory_iterator(root, fs::directory_options::follow_directory_symlink))
+    if (e.is_directory()) index.classes.push_back(e.path().filename().string());
+  std::sort(index.classes.begin(), index.classes.end());
+  if (index.classes.empty())
+    throw input_error(root.string(), "no class folders (expected ROOT/<class>/<image files>)");
+
+  for (size_t c = 0; c < index.classes.size(); ++c) {
+    const fs::path class_dir = root / index.classes[c];
+    // os.walk order, then sorted by folder path: collect every folder, sort, list each one's files.
+    std::vector<fs::path> dirs{class_dir};
+    for (auto it = fs::recursive_directory_iterator(class_dir, fs::directory_options::follow_directory_symlink);
+         it != fs::recursive_directory_iterator(); ++it)
+      if (it->is_directory()) dirs.push_back(it->path());
+    std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) { return a.string() < b.string(); });
+    size_t before = index.files.size();
+    for (auto& d : dirs) {
+      std::vector<std::string> names;
+      for (auto& e : fs::directory_iterator(d))
+        if (!e.is_directory() && has_image_extension(e.path())) names.push_back(e.path().filename().string());
+      std::sort(names.begin(), names.end());
+      for (auto& n : names) {
+        index.files.push_back(d / n);
+        index.labels.push_back(static_cast<int64_t>(c));
+      }
+    }
+    if (index.files.size() == before)
+      throw input_error(class_dir.string(), "class folder has no image files (.jpg .jpeg .png .ppm .bmp .pgm .tif .tiff .webp)");
+  }
+  return index;
+}
+
+cv::Mat decode_image_file(const fs::path& file, std::string& why) {
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
+  if (!in) {
+    why = "cannot open";
+    return {};
+  }
+  const std::streamsize size = in.tellg();
+  if (size <= 0) {
+    why = "empty file";
+    return {};
+  }
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) {
+    why = "read error";
+    return {};
+  }
+  cv::Mat img;
+  try {
+    // ANYDEPTH keeps 16-bit samples so that we scale them ourselves; ANYCOLOR keeps gray and alpha.
+    img = cv::imdecode(bytes, cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION);
+  } catch (const cv::Exception& e) {
+    why = std::string("cannot decode: ") + e.what();
+    return {};
+  }
+  if (img.empty() || img.rows == 0 || img.cols == 0) {
+    why = "not a decodable image";
+    return {};
+  }
+  if (img.depth() == CV_16U) img.convertTo(img, CV_8U, 1.0 / 257.0);
+  else if (img.depth() != CV_8U) img.convertTo(img, CV_8U);
+  cv::Mat bgr;
+  switch (img.channels()) {
+    case 1: cv::cvtColor(img, bgr, cv::COLOR_GRAY2BGR); break;
+    case 3: bgr = img; break;
+    case 4: cv::cvtColor(img, bgr, cv::COLOR_BGRA2BGR); break;
+    default:
+      why = "unsupported channel count " + std::to_string(img.channels());
+      return {};
+  }
+  return bgr;
+}
+
+}  // namespace biggan::data

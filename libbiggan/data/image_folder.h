@@ -1,0 +1,34 @@
+// An ImageFolder tree as torchvision's ImageFolder (and the reference's own copy of it) reads one:
+// every sub-folder of the root is a class, class index = position in the sorted folder names; the
+// images of a class are all files below its folder (recursively, following links) whose extension is
+// one of torchvision's IMG_EXTENSIONS (case-insensitive), folders in sorted path order and files in
+// sorted name order within each folder. Sorting is by bytes, which for UTF-8 names is Python's order.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <opencv2/core.hpp>
+#include <string>
+#include <vector>
+
+namespace biggan::data {
+
+struct ImageFolderIndex {
+  std::vector<std::string> classes;          // sorted folder names
+  std::vector<std::filesystem::path> files;  // all images, class by class
+  std::vector<int64_t> labels;               // class index of each file
+};
+
+// Scans `root`. Clear errors for a missing root, a root without class folders, a class folder with
+// no image files in it, and a tree without any images.
+ImageFolderIndex scan_image_folder(const std::filesystem::path& root);
+
+// True if the file name has one of the extensions the scan picks up.
+bool has_image_extension(const std::filesystem::path& file);
+
+// Decodes an image file into 8-bit 3-channel BGR, as PIL's convert('RGB') would see it: grayscale
+// replicated to three channels, alpha dropped (not composited), EXIF orientation ignored (PIL does not
+// apply it either), 16-bit samples scaled to 8 bits. Returns an empty Mat and sets `why` when the file
+// cannot be read or decoded (empty, truncated header, not an image).
+cv::Mat decode_image_file(const std::filesystem::path& file, std::string& why);
+
+}  // namespace biggan::data
