@@ -1,0 +1,169 @@
+#include "libbiggan/models/blocks.h"
+
+namespace biggan {
+namespace F = torch::nn::functional;
+
+namespace {
+
+// F.interpolate(x, scale_factor=2): nearest neighbour.
+torch::Tensor upsample2(const torch::Tensor& x) {
+  return F::interpolate(x, F::InterpolateFuncOptions()
+                               .scale_factor(std::vector<double>{2.0, 2.0})
+                               .mode(torch::kNearest));
+}
+
+torch::Tensor avgpool2(const torch::Tensor& x) { return torch::avg_pool2d(x, {2, 2}); }
+
+// Every activation the reference offers (relu, inplace_relu, ir) is a ReLU.
+torch::Tensor act(const torch::Tensor& x) { return torch::relu(x); }
+
+}  // namespace
+
+AttentionImpl::AttentionImpl(int64_t ch_, const ConvFactory& which_conv)
+    : torch::nn::Module("Attention"), ch(ch_) {
+  theta = register_module("theta", which_conv(ch, ch / 8, 1, 0, false));
+  phi = register_module("phi", which_conv(ch, ch / 8, 1, 0, false));
+  g = register_module("g", which_conv(ch, ch / 2, 1, 0, false));
+  o = register_module("o", which_conv(ch / 2, ch, 1, 0, false));
+  gamma = register_parameter("gamma", torch::zeros({}));
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
+  const int64_t hw = x.size(2) * x.size(3);
+  auto th = theta->forward(x);
+  auto ph = torch::max_pool2d(phi->forward(x), {2, 2});
+  auto gg = torch::max_pool2d(g->forward(x), {2, 2});
+  th = th.view({-1, ch / 8, hw});
+  ph = ph.view({-1, ch / 8, hw / 4});
+  gg = gg.view({-1, ch / 2, hw / 4});
+  auto beta = torch::softmax(torch::bmm(th.transpose(1, 2), ph), -1);
+  auto out = o->forward(torch::bmm(gg, beta.transpose(1, 2)).view({-1, ch / 2, x.size(2), x.size(3)}));
+  return gamma * out + x;
+}
+
+GBlockImpl::GBlockImpl(int64_t in_ch, int64_t out_ch, const ConvFactory& which_conv,
+                       const CCBNFactory& which_bn, bool upsample_)
+    : GBlockBaseImpl("GBlock"), in_channels(in_ch), out_channels(out_ch), upsample(upsample_) {
+  conv1 = register_module("conv1", which_conv(in_ch, out_ch, 3, 1, true));
+  conv2 = register_module("conv2", which_conv(out_ch, out_ch, 3, 1, true));
+  learnable_sc = in_ch != out_ch || upsample;
+  if (learnable_sc) conv_sc = register_module("conv_sc", which_conv(in_ch, out_ch, 1, 0, true));
+  bn1 = register_module("bn1", which_bn(in_ch));
+  bn2 = register_module("bn2", which_bn(out_ch));
+}
+
+torch::Tensor GBlockImpl::forward(const torch::Tensor& x_in, const torch::Tensor& y) {
+  auto x = x_in;
+  auto h = act(bn1->forward(x, y));
+  if (upsample) {
+    h = upsample2(h);
+    x = upsample2(x);
+  }
+  h = conv1->forward(h);
+  h = act(bn2->forward(h, y));
+  h = conv2->forward(h);
+  if (learnable_sc) x = conv_sc->forward(x);
+  return h + x;
+}
+
+DeepGBlockImpl::DeepGBlockImpl(int64_t in_ch, int64_t out_ch, const ConvFactory& which_conv,
+                               const CCBNFactory& which_bn, bool upsample_, int64_t channel_ratio)
+    : GBlockBaseImpl("GBlock"),
+      in_channels(in_ch),
+      out_channels(out_ch),
+      hidden_channels(in_ch / channel_ratio),
+      upsample(upsample_) {
+  const int64_t hid = hidden_channels;
+  conv1 = register_module("conv1", which_conv(in_ch, hid, 1, 0, true));
+  conv2 = register_module("conv2", which_conv(hid, hid, 3, 1, true));
+  conv3 = register_module("conv3", which_conv(hid, hid, 3, 1, true));
+  conv4 = register_module("conv4", which_conv(hid, out_ch, 1, 0, true));
+  bn1 = register_module("bn1", which_bn(in_ch));
+  bn2 = register_module("bn2", which_bn(hid));
+  bn3 = register_module("bn3", which_bn(hid));
+  bn4 = register_module("bn4", which_bn(hid));
+}
+
+torch::Tensor DeepGBlockImpl::forward(const torch::Tensor& x_in, const torch::Tensor& y) {
+  auto x = x_in;
+  auto h = conv1->forward(act(bn1->forward(x, y)));
+  h = act(bn2->forward(h, y));
+  if (in_channels != out_channels) x = x.slice(1, 0, out_channels);
+  if (upsample) {
+    h = upsample2(h);
+    x = upsample2(x);
+  }
+  h = conv2->forward(h);
+  h = conv3->forward(act(bn3->forward(h, y)));
+  h = conv4->forward(act(bn4->forward(h, y)));
+  return h + x;
+}
+
+DBlockImpl::DBlockImpl(int64_t in_ch, int64_t out_ch, const ConvFactory& which_conv, bool wide,
+                       bool preactivation_, bool downsample_)
+    : DBlockBaseImpl("DBlock"),
+      in_channels(in_ch),
+      out_channels(out_ch),
+      hidden_channels(wide ? out_ch : in_ch),
+      preactivation(preactivation_),
+      downsample(downsample_) {
+  conv1 = register_module("conv1", which_conv(in_ch, hidden_channels, 3, 1, true));
+  conv2 = register_module("conv2", which_conv(hidden_channels, out_ch, 3, 1, true));
+  learnable_sc = in_ch != out_ch || downsample;
+  if (learnable_sc) conv_sc = register_module("conv_sc", which_conv(in_ch, out_ch, 1, 0, true));
+}
+
+torch::Tensor DBlockImpl::shortcut(torch::Tensor x) {
+  if (preactivation) {
+    if (learnable_sc) x = conv_sc->forward(x);
+    if (downsample) x = avgpool2(x);
+  } else {
+    if (downsample) x = avgpool2(x);
+    if (learnable_sc) x = conv_sc->forward(x);
+  }
+  return x;
+}
+
+torch::Tensor DBlockImpl::forward(const torch::Tensor& x) {
+  // The preactivation is always an out-of-place ReLU in the reference (not the D activation).
+  auto h = preactivation ? torch::relu(x) : x;
+  h = conv1->forward(h);
+  h = conv2->forward(act(h));
+  if (downsample) h = avgpool2(h);
+  return h + shortcut(x);
+}
+
+DeepDBlockImpl::DeepDBlockImpl(int64_t in_ch, int64_t out_ch, const ConvFactory& which_conv,
+                               bool downsample_, int64_t channel_ratio)
+    : DBlockBaseImpl("DBlock"),
+      in_channels(in_ch),
+      out_channels(out_ch),
+      hidden_channels(out_ch / channel_ratio),
+      downsample(downsample_) {
+  const int64_t hid = hidden_channels;
+  conv1 = register_module("conv1", which_conv(in_ch, hid, 1, 0, true));
+  conv2 = register_module("conv2", which_conv(hid, hid, 3, 1, true));
+  conv3 = register_module("conv3", which_conv(hid, hid, 3, 1, true));
+  conv4 = register_module("conv4", which_conv(hid, out_ch, 1, 0, true));
+  learnable_sc = in_ch != out_ch;
+  if (learnable_sc)
+    conv_sc = register_module("conv_sc", which_conv(in_ch, out_ch - in_ch, 1, 0, true));
+}
+
+torch::Tensor DeepDBlockImpl::shortcut(torch::Tensor x) {
+  if (downsample) x = avgpool2(x);
+  if (learnable_sc) x = torch::cat({x, conv_sc->forward(x)}, 1);
+  return x;
+}
+
+torch::Tensor DeepDBlockImpl::forward(const torch::Tensor& x) {
+  auto h = conv1->forward(torch::relu(x));
+  h = conv2->forward(act(h));
+  h = conv3->forward(act(h));
+  h = act(h);
+  if (downsample) h = avgpool2(h);
+  h = conv4->forward(h);
+  return h + shortcut(x);
+}
+
+}  // namespace biggan

@@ -1,0 +1,80 @@
+// Residual blocks and self-attention of the reference (layers.py GBlock / DBlock / Attention and
+// BigGANdeep.py GBlock / DBlock), with its attribute names and layer creation order.
+#pragma once
+#include <torch/torch.h>
+
+#include "libbiggan/models/layers.h"
+
+namespace biggan {
+
+// (channels) -> the class-conditional BN of a G block.
+using CCBNFactory = std::function<CCBN(int64_t channels)>;
+
+// SA-GAN non-local block: theta / phi / g / o 1x1 convs, 2x2 max pooling on phi and g, gamma.
+struct AttentionImpl : torch::nn::Module {
+  AttentionImpl(int64_t ch, const ConvFactory& which_conv);
+  torch::Tensor forward(const torch::Tensor& x);
+  int64_t ch;
+  std::shared_ptr<WeightLayerImpl> theta, phi, g, o;
+  torch::Tensor gamma;
+};
+TORCH_MODULE(Attention);
+
+// A G block: forward(x, y) with y the conditioning vector of this stage.
+struct GBlockBaseImpl : torch::nn::Module {
+  explicit GBlockBaseImpl(const char* name) : torch::nn::Module(name) {}
+  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& y) = 0;
+};
+
+// BigGAN G block: bn1-relu-(up)-conv1-bn2-relu-conv2, shortcut (up)-conv_sc.
+struct GBlockImpl : GBlockBaseImpl {
+  GBlockImpl(int64_t in_channels, int64_t out_channels, const ConvFactory& which_conv,
+             const CCBNFactory& which_bn, bool upsample);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& y) override;
+  int64_t in_channels, out_channels;
+  bool upsample, learnable_sc;
+  std::shared_ptr<WeightLayerImpl> conv1, conv2, conv_sc;
+  CCBN bn1{nullptr}, bn2{nullptr};
+};
+
+// BigGAN-deep G block: bottleneck 1x1 - 3x3 - 3x3 - 1x1 with four ccbn, channel_ratio 4; the
+// shortcut drops channels and upsamples.
+struct DeepGBlockImpl : GBlockBaseImpl {
+  DeepGBlockImpl(int64_t in_channels, int64_t out_channels, const ConvFactory& which_conv,
+                 const CCBNFactory& which_bn, bool upsample, int64_t channel_ratio = 4);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& y) override;
+  int64_t in_channels, out_channels, hidden_channels;
+  bool upsample;
+  std::shared_ptr<WeightLayerImpl> conv1, conv2, conv3, conv4;
+  CCBN bn1{nullptr}, bn2{nullptr}, bn3{nullptr}, bn4{nullptr};
+};
+
+struct DBlockBaseImpl : torch::nn::Module {
+  explicit DBlockBaseImpl(const char* name) : torch::nn::Module(name) {}
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+};
+
+// BigGAN D block: (relu)-conv1-relu-conv2-(avgpool), shortcut conv_sc / avgpool in the order the
+// reference uses for (non-)preactivation blocks.
+struct DBlockImpl : DBlockBaseImpl {
+  DBlockImpl(int64_t in_channels, int64_t out_channels, const ConvFactory& which_conv, bool wide,
+             bool preactivation, bool downsample);
+  torch::Tensor forward(const torch::Tensor& x) override;
+  torch::Tensor shortcut(torch::Tensor x);
+  int64_t in_channels, out_channels, hidden_channels;
+  bool preactivation, downsample, learnable_sc;
+  std::shared_ptr<WeightLayerImpl> conv1, conv2, conv_sc;
+};
+
+// BigGAN-deep D block: bottleneck with a concatenating learnable shortcut (out - in channels).
+struct DeepDBlockImpl : DBlockBaseImpl {
+  DeepDBlockImpl(int64_t in_channels, int64_t out_channels, const ConvFactory& which_conv,
+                 bool downsample, int64_t channel_ratio = 4);
+  torch::Tensor forward(const torch::Tensor& x) override;
+  torch::Tensor shortcut(torch::Tensor x);
+  int64_t in_channels, out_channels, hidden_channels;
+  bool downsample, learnable_sc;
+  std::shared_ptr<WeightLayerImpl> conv1, conv2, conv3, conv4, conv_sc;
+};
+
+}  // namespace biggan

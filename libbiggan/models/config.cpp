@@ -1,0 +1,287 @@
+#include "libbiggan/models/config.h"
+
+#include <ATen/core/Dict.h>
+#include <ATen/core/ivalue.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <sstream>
+
+#include "libbiggan/util/error.h"
+
+namespace biggan {
+namespace {
+
+std::string type_name(const Json& j) {
+  switch (j.type()) {
+    case Json::Type::Null: return "null";
+    case Json::Type::Bool: return "a bool";
+    case Json::Type::Int: return "an integer";
+    case Json::Type::Double: return "a float";
+    case Json::Type::String: return "a string";
+    case Json::Type::Array: return "an array";
+    case Json::Type::Object: return "an object";
+  }
+  return "?";
+}
+
+Error wrong_type(const std::string& source, const std::string& key, const std::string& want,
+                 const std::string& got) {
+  return input_error(source, "config key '" + key + "' must be " + want + ", got " + got);
+}
+
+// JSON -> field, one overload per field type.
+void set_field(bool& f, const Json& j, const std::string& src, const std::string& key) {
+  if (!j.is_bool()) throw wrong_type(src, key, "a bool", type_name(j));
+  f = j.as_bool();
+}
+void set_field(int64_t& f, const Json& j, const std::string& src, const std::string& key) {
+  if (j.is_int()) {
+    f = j.as_int();
+  } else if (j.is_number() && std::floor(j.as_double()) == j.as_double()) {
+    f = static_cast<int64_t>(j.as_double());
+  } else {
+    throw wrong_type(src, key, "an integer", type_name(j));
+  }
+}
+void set_field(double& f, const Json& j, const std::string& src, const std::string& key) {
+  if (!j.is_number()) throw wrong_type(src, key, "a number", type_name(j));
+  f = j.as_double();
+}
+void set_field(std::string& f, const Json& j, const std::string& src, const std::string& key) {
+  if (!j.is_string()) throw wrong_type(src, key, "a string", type_name(j));
+  f = j.as_string();
+}
+
+std::string ivalue_type_name(const c10::IValue& v) { return v.tagKind(); }
+
+// IValue -> field.
+void set_field(bool& f, const c10::IValue& v, const std::string& src, const std::string& key) {
+  if (!v.isBool()) throw wrong_type(src, key, "a bool", ivalue_type_name(v));
+  f = v.toBool();
+}
+void set_field(int64_t& f, const c10::IValue& v, const std::string& src, const std::string& key) {
+  if (!v.isInt()) throw wrong_type(src, key, "an integer", ivalue_type_name(v));
+  f = v.toInt();
+}
+void set_field(double& f, const c10::IValue& v, const std::string& src, const std::string& key) {
+  if (v.isDouble()) {
+    f = v.toDouble();
+  } else if (v.isInt()) {
+    f = static_cast<double>(v.toInt());
+  } else {
+    throw wrong_type(src, key, "a number", ivalue_type_name(v));
+  }
+}
+void set_field(std::string& f, const c10::IValue& v, const std::string& src,
+               const std::string& key) {
+  if (!v.isString()) throw wrong_type(src, key, "a string", ivalue_type_name(v));
+  f = v.toStringRef();
+}
+
+// Command-line value -> field (argparse's int() / float() / str).
+void set_from_text(int64_t& f, const std::string& text, const std::string& src,
+                   const std::string& key) {
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0)
+    throw input_error(src, "--" + key + ": invalid int value '" + text + "'");
+  f = v;
+}
+void set_from_text(double& f, const std::string& text, const std::string& src,
+                   const std::string& key) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0')
+    throw input_error(src, "--" + key + ": invalid float value '" + text + "'");
+  f = v;
+}
+void set_from_text(std::string& f, const std::string& text, const std::string&,
+                   const std::string&) {
+  f = text;
+}
+void set_from_text(bool&, const std::string&, const std::string&, const std::string&) {}
+
+bool is_known_init(const std::string& s) {
+  return s == "ortho" || s == "N02" || s == "glorot" || s == "xavier";
+}
+bool is_known_nl(const std::string& s) {
+  return s == "relu" || s == "inplace_relu" || s == "ir";
+}
+
+}  // namespace
+
+void Config::update_from_json(const Json& j, const std::string& source) {
+  if (!j.is_object()) throw input_error(source, "config must be a JSON object");
+  for_each_field([&](const char* name, auto& field, const char*, const char*) {
+    if (const Json* v = j.find(name)) set_field(field, *v, source, name);
+  });
+}
+
+Config Config::from_json(const Json& j, const std::string& source) {
+  Config c;
+  c.update_from_json(j, source);
+  return c;
+}
+
+Json Config::to_json() const {
+  Json j = Json::object();
+  for_each_field([&](const char* name, const auto& field, const char*, const char*) {
+    j.set(name, Json(field));
+  });
+  return j;
+}
+
+void Config::update_from_ivalue(const c10::IValue& dict, const std::string& source) {
+  if (!dict.isGenericDict()) throw input_error(source, "config is not a dict");
+  std::map<std::string, c10::IValue> entries;
+  for (const auto& e : dict.toGenericDict()) {
+    if (e.key().isString()) entries.emplace(e.key().toStringRef(), e.value());
+  }
+  for_each_field([&](const char* name, auto& field, const char*, const char*) {
+    auto it = entries.find(name);
+    if (it != entries.end()) set_field(field, it->second, source, name);
+  });
+}
+
+Config Config::from_ivalue(const c10::IValue& dict, const std::string& source) {
+  Config c;
+  c.update_from_ivalue(dict, source);
+  return c;
+}
+
+c10::IValue Config::to_ivalue() const {
+  c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
+  for_each_field([&](const char* name, const auto& field, const char*, const char*) {
+    d.insert(std::string(name), c10::IValue(field));
+  });
+  return c10::IValue(d);
+}
+
+void Config::apply_reference_flags(const std::vector<std::string>& args,
+                                   const std::string& source) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg.rfind("--", 0) != 0) throw input_error(source, "unexpected argument '" + arg + "'");
+    std::string key = arg.substr(2), value;
+    bool has_inline_value = false;
+    if (auto eq = key.find('='); eq != std::string::npos) {
+      value = key.substr(eq + 1);
+      key = key.substr(0, eq);
+      has_inline_value = true;
+    }
+    bool found = false;
+    for_each_field([&](const char* name, auto& field, const char* flag, const char*) {
+      using T = std::decay_t<decltype(field)>;
+      std::string flag_name = flag[0] ? flag : name;
+      if (found || flag_name == "-" || flag_name != key) return;
+      found = true;
+      if constexpr (std::is_same_v<T, bool>) {
+        if (has_inline_value)
+          throw input_error(source, "--" + key + ": ignored explicit argument '" + value + "'");
+        // store_true / store_false: the flag selects the non-default value; toggle_grads's
+        // flag is store_true with default true.
+        Config defaults;
+        bool def = false;
+        defaults.for_each_field([&](const char* n2, const auto& f2, const char*, const char*) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(f2)>, bool>)
+            if (std::string(n2) == name) def = f2;
+        });
+        field = std::string(name) == "toggle_grads" ? true : !def;
+      } else {
+        if (!has_inline_value) {
+          if (i + 1 >= args.size())
+            throw input_error(source, "--" + key + ": expected one argument");
+          value = args[++i];
+        }
+        set_from_text(field, value, source, key);
+      }
+    });
+    if (!found) throw input_error(source, "unrecognized argument '--" + key + "'");
+  }
+}
+
+void Config::derive_from_dataset() {
+  const int64_t res = dataset_resolution(dataset);
+  const int64_t nc = dataset_n_classes(dataset);
+  if (res < 0 || nc < 0) throw Error("config: unknown dataset '" + dataset + "'");
+  resolution = res;
+  n_classes = nc;
+  if (resume) skip_init = true;
+}
+
+void Config::update_roots() {
+  if (base_root.empty()) return;
+  data_root = base_root + "/data";
+  weights_root = base_root + "/weights";
+  logs_root = base_root + "/logs";
+  samples_root = base_root + "/samples";
+}
+
+void Config::validate_model(const std::string& source) const {
+  if (model != "BigGAN" && model != "BigGANdeep")
+    throw input_error(source, "model must be BigGAN or BigGANdeep, got '" + model + "'");
+  const std::vector<int64_t> g_res =
+      model == "BigGAN" ? std::vector<int64_t>{32, 64, 128, 256, 512}
+                        : std::vector<int64_t>{32, 64, 128, 256};
+  if (std::find(g_res.begin(), g_res.end(), resolution) == g_res.end())
+    throw input_error(source, "no " + model + " architecture for resolution " +
+                                  std::to_string(resolution));
+  if (!is_known_init(G_init)) throw input_error(source, "unknown G_init '" + G_init + "'");
+  if (!is_known_init(D_init)) throw input_error(source, "unknown D_init '" + D_init + "'");
+  if (!is_known_nl(G_nl)) throw input_error(source, "unknown G_nl '" + G_nl + "'");
+  if (!is_known_nl(D_nl)) throw input_error(source, "unknown D_nl '" + D_nl + "'");
+  if (norm_style != "bn" && norm_style != "in" && norm_style != "gn" && norm_style != "nonorm")
+    throw input_error(source, "norm_style '" + norm_style +
+                                  "' is not one of bn, in, gn, nonorm (the reference's ccbn "
+                                  "has no other branch)");
+  if (G_ch <= 0 || D_ch <= 0 || dim_z <= 0 || n_classes <= 0 || bottom_width <= 0)
+    throw input_error(source, "G_ch, D_ch, dim_z, n_classes and bottom_width must be positive");
+  if (num_G_SVs < 1 || num_D_SVs < 1 || num_G_SV_itrs < 1 || num_D_SV_itrs < 1)
+    throw input_error(source, "SV counts and SV iterations must be at least 1");
+  if (G_depth < 1 || D_depth < 1) throw input_error(source, "G_depth and D_depth must be >= 1");
+  parse_attention(G_attn);
+  parse_attention(D_attn);
+}
+
+std::vector<int64_t> parse_attention(const std::string& spec) {
+  std::vector<int64_t> out;
+  std::stringstream ss(spec);
+  std::string item;
+  while (std::getline(ss, item, '_')) {
+    char* end = nullptr;
+    long long v = std::strtoll(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0')
+      throw Error("attention spec '" + spec + "': '" + item + "' is not an integer");
+    out.push_back(v);
+  }
+  return out;
+}
+
+int64_t dataset_resolution(const std::string& d) {
+  static const std::map<std::string, int64_t> m = {
+      {"I32", 32},   {"I32_hdf5", 32},   {"I64", 64},   {"I64_hdf5", 64}, {"I128", 128},
+      {"I128_hdf5", 128}, {"I256", 256}, {"I256_hdf5", 256}, {"C10", 32}, {"C100", 32}};
+  auto it = m.find(d);
+  return it == m.end() ? -1 : it->second;
+}
+
+int64_t dataset_n_classes(const std::string& d) {
+  static const std::map<std::string, int64_t> m = {
+      {"I32", 1000},  {"I32_hdf5", 1000},  {"I64", 1000},  {"I64_hdf5", 1000}, {"I128", 1000},
+      {"I128_hdf5", 1000}, {"I256", 1000}, {"I256_hdf5", 1000}, {"C10", 10}, {"C100", 100}};
+  auto it = m.find(d);
+  return it == m.end() ? -1 : it->second;
+}
+
+std::vector<std::string> split_flags(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string w;
+  while (ss >> w) out.push_back(w);
+  return out;
+}
+
+}  // namespace biggan
