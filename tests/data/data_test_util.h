@@ -1,0 +1,58 @@
+// Helpers shared by the data tests: running a tool, and the Python oracle's availability.
+#pragma once
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "tests/fixtures.h"
+
+namespace biggan::test {
+
+struct ToolRun {
+  int exit_code = -1;
+  std::string err;  // stderr
+};
+
+// Runs `tool args` with stderr captured (stdout discarded).
+inline ToolRun run_tool_cmd(const std::string& tool, const std::string& args, const TempDir& scratch) {
+  auto exe = tool_path(tool);
+  if (!std::filesystem::exists(exe)) {
+    ToolRun r;
+    r.err = exe.string() + " is not built (build the target " + tool + " before running the tests)";
+    return r;
+  }
+  auto err_file = scratch / "stderr.txt";
+  std::string cmd = "'" + exe.string() + "' " + args + " > /dev/null 2> '" + err_file.string() + "'";
+  int status = std::system(cmd.c_str());
+  ToolRun r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.err = ss.str();
+  return r;
+}
+
+// True when /usr/bin/python3 with torch, torchvision and PIL is usable as an oracle; warns loudly if not.
+inline bool python_oracle_available() {
+  static int cached = -1;
+  if (cached < 0) {
+    cached = std::system("/usr/bin/python3 -c 'import torch, torchvision, PIL, numpy' > /dev/null 2>&1") == 0;
+    if (!cached)
+      std::cerr << "\n*** WARNING: /usr/bin/python3 with torch/torchvision/PIL not found: "
+                   "Python-oracle checks are SKIPPED ***\n\n";
+  }
+  return cached == 1;
+}
+
+inline std::string source_path(const std::string& rel) {
+  return (std::filesystem::path(BIGGAN_SOURCE_DIR) / rel).string();
+}
+
+}  // namespace biggan::test
