@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "libbiggan/util/error.h"
@@ -78,7 +79,8 @@ struct Val {
   c10::IValue iv;            // Plain
   std::string s;             // Global: "module.name"; NumpyDtype: e.g. "f8"; BigInt: little-endian bytes
   char byteorder = '=';      // NumpyDtype
-  std::vector<Val> items;    // Tuple holding non-plain items
+  std::shared_ptr<const std::vector<Val>> items;  // Tuple holding non-plain items (shared: DUP is cheap)
+  int depth = 0;             // nesting depth of tuples (lists and dicts are checked at the end)
 
   static Val plain(c10::IValue v) {
     Val x;
@@ -95,10 +97,41 @@ const std::vector<std::string>& allowed_globals() {
   return g;
 }
 
+constexpr int kMaxDepth = 256;
+
 class Unpickler {
  public:
   Unpickler(ByteSource& src, const StorageLoader& loader, bool big_int_result_as_hex)
       : src_(src), loader_(loader), big_int_hex_(big_int_result_as_hex) {}
+
+  // Takes apart, without recursion, every container built and not part of the result: a hostile
+  // pickle can nest lists or dicts a million levels deep (e.g. through two memo slots), and
+  // destroying that recursively would overflow the stack. Values leaving the stack or the memo are
+  // "buried" (kept referenced) until here, so nothing deep is ever destroyed recursively.
+  ~Unpickler() {
+    std::vector<c10::IValue> work, containers;
+    std::unordered_set<const void*> seen = std::move(result_containers_);
+    for (auto& v : stack_) bury(v);
+    for (auto& [k, v] : memo_) bury(v);
+    work.swap(graveyard_);
+    while (!work.empty()) {
+      c10::IValue v = std::move(work.back());
+      work.pop_back();
+      if (!(v.isList() || v.isGenericDict() || v.isTuple())) continue;
+      if (!seen.insert(v.internalToPointer()).second) continue;
+      containers.push_back(v);
+      if (v.isList())
+        for (auto& x : v.toListRef()) work.push_back(x);
+      else if (v.isTuple())
+        for (auto& x : v.toTupleRef().elements()) work.push_back(x);
+      else
+        for (const auto& kv : v.toGenericDict()) work.push_back(kv.value());
+    }
+    for (auto& c : containers) {
+      if (c.isList()) c.toList().clear();
+      else if (c.isGenericDict()) c.toGenericDict().clear();
+    }
+  }
 
   c10::IValue run() {
     for (;;) {
@@ -107,7 +140,9 @@ class Unpickler {
       if (op == '.') {
         if (stack_.size() != 1 || !marks_.empty()) fail("malformed pickle: stack not single at STOP");
         if (big_int_hex_ && stack_.back().kind == Val::BigInt) return hex(stack_.back().s);
-        return to_ivalue(stack_.back(), "the result");
+        c10::IValue result = to_ivalue(stack_.back(), "the result");
+        check_nesting(result);
+        return result;
       }
       try {
         step(op);
@@ -120,6 +155,51 @@ class Unpickler {
   }
 
  private:
+  // Refuses results nested deeper than kMaxDepth or containing themselves (iterative, memoised).
+  void check_nesting(const c10::IValue& root) {
+    auto children = [](const c10::IValue& v) {
+      std::vector<c10::IValue> out;
+      auto add = [&](const c10::IValue& x) {
+        if (x.isList() || x.isGenericDict() || x.isTuple()) out.push_back(x);
+      };
+      if (v.isList()) for (auto& x : v.toListRef()) add(x);
+      else if (v.isTuple()) for (auto& x : v.toTupleRef().elements()) add(x);
+      else if (v.isGenericDict()) for (const auto& kv : v.toGenericDict()) add(kv.value());
+      return out;
+    };
+    if (!(root.isList() || root.isGenericDict() || root.isTuple())) return;
+    struct Frame { c10::IValue v; std::vector<c10::IValue> kids; size_t next = 0; };
+    std::unordered_set<const void*> done, on_path;
+    std::vector<Frame> frames;
+    frames.push_back({root, children(root)});
+    on_path.insert(root.internalToPointer());
+    while (!frames.empty()) {
+      Frame& f = frames.back();
+      if (f.next < f.kids.size()) {
+        c10::IValue k = f.kids[f.next++];
+        const void* p = k.internalToPointer();
+        if (done.count(p)) continue;
+        if (on_path.count(p)) fail("a list or dict contains itself");
+        if (int(frames.size()) + 1 > kMaxDepth) fail("values nested deeper than " + std::to_string(kMaxDepth) + " levels");
+        on_path.insert(p);
+        auto kids = children(k);
+        frames.push_back({std::move(k), std::move(kids)});
+      } else {
+        const void* p = f.v.internalToPointer();
+        on_path.erase(p);
+        done.insert(p);
+        frames.pop_back();
+      }
+    }
+    result_containers_ = std::move(done);  // spared by the destructor's clean-up
+  }
+
+  void bury(const Val& v) {
+    if (v.kind == Val::Plain && (v.iv.isList() || v.iv.isGenericDict() || v.iv.isTuple())) graveyard_.push_back(v.iv);
+    if (v.kind == Val::Tuple)
+      for (auto& x : *v.items) bury(x);  // special tuples are shallow (make_tuple bounds them)
+  }
+
   [[noreturn]] void fail(const std::string& what) const { throw input_error(src_.name(), "pickle: " + what); }
   static std::string hex(const std::string& le) {
     static const char* digits = "0123456789abcdef";
@@ -164,6 +244,7 @@ class Unpickler {
   // --- stack helpers
   Val pop() {
     if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back())) fail("stack underflow");
+    bury(stack_.back());
     Val v = std::move(stack_.back());
     stack_.pop_back();
     return v;
@@ -177,6 +258,7 @@ class Unpickler {
     size_t m = marks_.back();
     marks_.pop_back();
     if (m > stack_.size()) fail("corrupt mark");
+    for (size_t i = m; i < stack_.size(); ++i) bury(stack_[i]);
     std::vector<Val> items(std::make_move_iterator(stack_.begin() + m), std::make_move_iterator(stack_.end()));
     stack_.resize(m);
     return items;
@@ -197,7 +279,7 @@ class Unpickler {
     if (v.kind == Val::Plain) return v.iv;
     if (v.kind == Val::Tuple) {
       std::vector<c10::IValue> xs;
-      for (auto& x : v.items) xs.push_back(to_ivalue(x, where));
+      for (auto& x : *v.items) xs.push_back(to_ivalue(x, where));
       return c10::ivalue::Tuple::create(std::move(xs));
     }
     fail("unsupported value (" + describe(v) + ") in " + where);
@@ -205,41 +287,57 @@ class Unpickler {
 
   Val make_tuple(std::vector<Val> items) {
     bool plain = true;
-    for (auto& x : items) plain = plain && x.kind == Val::Plain;
+    int depth = 0;
+    for (auto& x : items) {
+      plain = plain && x.kind == Val::Plain;
+      depth = std::max(depth, x.depth);
+    }
+    if (depth + 1 > kMaxDepth) fail("values nested deeper than " + std::to_string(kMaxDepth) + " levels");
+    Val t;
     if (!plain) {
-      Val t;
       t.kind = Val::Tuple;
-      t.items = std::move(items);
-      return t;
+      t.items = std::make_shared<const std::vector<Val>>(std::move(items));
+    } else {
+      std::vector<c10::IValue> xs;
+      xs.reserve(items.size());
+      for (auto& x : items) xs.push_back(std::move(x.iv));
+      t.iv = c10::ivalue::Tuple::create(std::move(xs));
     }
-    std::vector<c10::IValue> xs;
-    xs.reserve(items.size());
-    for (auto& x : items) xs.push_back(std::move(x.iv));
-    return Val::plain(c10::ivalue::Tuple::create(std::move(xs)));
+    t.depth = depth + 1;
+    return t;
   }
-  // Elements of a tuple value, whatever its representation.
-  std::vector<Val> tuple_items(const Val& v, const std::string& what) const {
-    if (v.kind == Val::Tuple) return v.items;
-    if (v.kind == Val::Plain && v.iv.isTuple()) {
-      std::vector<Val> out;
-      for (auto& x : v.iv.toTupleRef().elements()) out.push_back(Val::plain(x));
-      return out;
-    }
-    fail(what + " must be a tuple, got " + describe(v));
+  // Elements of a tuple value, whatever its representation; at most max_items of them (the
+  // callables and ids we accept take few arguments, so a long tuple is refused before any copy).
+  std::vector<Val> tuple_items(const Val& v, const std::string& what, size_t max_items = 8) const {
+    size_t n = v.kind == Val::Tuple                    ? v.items->size()
+               : v.kind == Val::Plain && v.iv.isTuple() ? v.iv.toTupleRef().elements().size()
+                                                         : SIZE_MAX;
+    if (n == SIZE_MAX) fail(what + " must be a tuple, got " + describe(v));
+    if (n > max_items) fail(what + " has " + std::to_string(n) + " items, at most " + std::to_string(max_items) + " expected");
+    if (v.kind == Val::Tuple) return *v.items;
+    std::vector<Val> out;
+    for (auto& x : v.iv.toTupleRef().elements()) out.push_back(Val::plain(x));
+    return out;
   }
 
   void check_key(const c10::IValue& k) const {
     if (!(k.isString() || k.isInt() || k.isBool() || k.isDouble() || k.isNone()))
       fail(std::string("unsupported dict key type ") + k.tagKind());
   }
+  void deepen(Val& container, const Val& item) {
+    container.depth = std::max(container.depth, item.depth + 1);
+    if (container.depth > kMaxDepth) fail("values nested deeper than " + std::to_string(kMaxDepth) + " levels");
+  }
   void set_item(Val& dict, Val key, Val value) {
     if (dict.kind != Val::Plain || !dict.iv.isGenericDict()) fail("SETITEM on a non-dict (" + describe(dict) + ")");
+    deepen(dict, value);
     auto k = to_ivalue(key, "a dict key");
     check_key(k);
     dict.iv.toGenericDict().insert_or_assign(std::move(k), to_ivalue(value, "a dict value"));
   }
   void append(Val& list, Val value) {
     if (list.kind != Val::Plain || !list.iv.isList()) fail("APPEND on a non-list (" + describe(list) + ")");
+    deepen(list, value);
     list.iv.toList().push_back(to_ivalue(value, "a list"));
   }
 
@@ -256,7 +354,7 @@ class Unpickler {
   }
   std::vector<int64_t> int_tuple(const Val& v, const std::string& what) const {
     std::vector<int64_t> out;
-    for (auto& x : tuple_items(v, what)) out.push_back(as_int(x, what));
+    for (auto& x : tuple_items(v, what, 64)) out.push_back(as_int(x, what));
     return out;
   }
 
@@ -280,6 +378,7 @@ class Unpickler {
       case 0x85: case 0x86: case 0x87: {  // TUPLE1..3
         size_t n = op - 0x84;
         if (stack_.size() < n || (!marks_.empty() && stack_.size() - n < marks_.back())) fail("stack underflow");
+        for (size_t i = stack_.size() - n; i < stack_.size(); ++i) bury(stack_[i]);
         std::vector<Val> items(std::make_move_iterator(stack_.end() - n), std::make_move_iterator(stack_.end()));
         stack_.resize(stack_.size() - n);
         stack_.push_back(make_tuple(std::move(items)));
@@ -404,10 +503,10 @@ class Unpickler {
         push(persistent(pid));
         break;
       }
-      case 'q': memo_[u8()] = top(); break;
-      case 'r': memo_[uint_le(4)] = top(); break;
-      case 'p': memo_[parse_int(line())] = top(); break;
-      case 0x94: memo_[memo_.size()] = top(); break;  // MEMOIZE
+      case 'q': put(u8()); break;
+      case 'r': put(uint_le(4)); break;
+      case 'p': put(uint64_t(parse_int(line()))); break;
+      case 0x94: put(memo_.size()); break;  // MEMOIZE
       case 'h': get(u8()); break;
       case 'j': get(uint_le(4)); break;
       case 'g': get(parse_int(line())); break;
@@ -426,6 +525,12 @@ class Unpickler {
     long long v = std::strtoll(s.c_str(), &end, 10);
     if (s.empty() || *end || errno) fail("bad integer text '" + s.substr(0, 40) + "'");
     return v;
+  }
+
+  void put(uint64_t idx) {
+    auto it = memo_.find(idx);
+    if (it != memo_.end()) bury(it->second);
+    memo_[idx] = top();
   }
 
   void get(uint64_t idx) {
@@ -617,6 +722,8 @@ class Unpickler {
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, Val> memo_;
   bool big_int_hex_;
+  std::vector<c10::IValue> graveyard_;
+  std::unordered_set<const void*> result_containers_;
 };
 
 }  // namespace

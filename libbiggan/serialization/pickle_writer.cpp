@@ -123,6 +123,13 @@ void Pickler::put_tensor(const torch::Tensor& t0) {
 }
 
 void Pickler::put(const c10::IValue& v) {
+  // Containers that contain themselves would recurse forever; real data is never this deep.
+  struct Depth {
+    int& d;
+    explicit Depth(int& d) : d(++d) {}
+    ~Depth() { --d; }
+  } depth(depth_);
+  if (depth_ > 256) throw Error("torch file: values nested deeper than 256 levels (or a container contains itself)");
   if (v.isNone()) {
     out_ += 'N';
   } else if (v.isBool()) {

@@ -31,7 +31,8 @@ class Pickler {
 
   std::string out_;
   std::vector<StorageRecord> storages_;
-  std::vector<torch::Tensor> keep_alive_;  // CPU copies of non-CPU tensors
+  std::vector<torch::Tensor> keep_alive_;
+  int depth_ = 0;  // CPU copies of non-CPU tensors
 };
 
 }  // namespace biggan::pickle

@@ -69,9 +69,23 @@ c10::IValue load_zip(const std::string& path) {
     storages.emplace(ref.key, t);
     return t;
   };
+  if (auto* ver = zip.find(prefix + "version")) {
+    auto v = zip.read(*ver);
+    while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+    if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos)
+      throw input_error(path, "bad version record '" + v.substr(0, 16) + "'");
+  }
   std::string bytes = zip.read(*pkl);
   pickle::MemorySource src(bytes, path + ":" + pkl->name);
-  return pickle::unpickle(src, loader);
+  c10::IValue result = pickle::unpickle(src, loader);
+  // Every other record is CRC-checked too, so that corruption anywhere in the file is reported.
+  for (auto& e : zip.entries()) {
+    if (&e == pkl || e.name == prefix + "version" || e.name == prefix + "byteorder") continue;
+    if (e.name.compare(0, prefix.size() + 5, prefix + "data/") == 0 && storages.count(e.name.substr(prefix.size() + 5)))
+      continue;
+    zip.verify(e);
+  }
+  return result;
 }
 
 // --- legacy format (torch < 1.6): pickles of magic number, protocol version, sys info, the object

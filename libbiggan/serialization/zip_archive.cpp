@@ -185,7 +185,19 @@ uint64_t Reader::data_offset(const Entry& e) const {
   unsigned char h[30];
   pread_exact(e.local_header_offset, h, 30, ("local header of " + e.name).c_str());
   if (le32(h) != kLocalSig) throw input_error(path_, "zip: bad local header signature for " + e.name);
-  uint64_t off = e.local_header_offset + 30 + le16(h + 26) + le16(h + 28);
+  // The local header must agree with the central directory (name, method, and the CRC and sizes
+  // unless they are deferred to a data descriptor), so that corruption there is detected too.
+  uint16_t name_len = le16(h + 26);
+  std::string name(name_len, '\0');
+  pread_exact(e.local_header_offset + 30, name.data(), name_len, ("local header of " + e.name).c_str());
+  bool deferred = le16(h + 6) & 8;
+  uint32_t lcrc = le32(h + 14), lcsize = le32(h + 18), lusize = le32(h + 22);
+  if (name != e.name || le16(h + 8) != e.method ||
+      (!deferred && (lcrc != e.crc32 ||
+                     (lcsize != k32Max && lcsize != e.compressed_size) ||
+                     (lusize != k32Max && lusize != e.uncompressed_size))))
+    throw input_error(path_, "zip: local header of " + e.name + " disagrees with the central directory (corrupt)");
+  uint64_t off = e.local_header_offset + 30 + name_len + le16(h + 28);
   if (off > central_dir_offset_ || e.compressed_size > central_dir_offset_ - off)
     throw input_error(path_, "zip: data of " + e.name + " lies outside the data area (truncated or corrupt)");
   return off;
@@ -233,6 +245,24 @@ void Reader::read_into(const Entry& e, void* dst, uint64_t size) const {
   }
   if (crc32(dst, size) != e.crc32)
     throw input_error(path_, "zip: CRC mismatch in " + e.name + " (the file is corrupt)");
+}
+
+void Reader::verify(const Entry& e) const {
+  if (e.method != 0) {  // deflated entries are small in practice (and their size is bounded)
+    read(e);
+    return;
+  }
+  uint64_t off = data_offset(e), left = e.uncompressed_size;
+  std::string buf(std::min<uint64_t>(left, 1 << 20), '\0');
+  uint32_t crc = 0;
+  while (left > 0) {
+    uint64_t n = std::min<uint64_t>(left, buf.size());
+    pread_exact(off, buf.data(), n, e.name.c_str());
+    crc = crc32(buf.data(), n, crc);
+    off += n;
+    left -= n;
+  }
+  if (crc != e.crc32) throw input_error(path_, "zip: CRC mismatch in " + e.name + " (the file is corrupt)");
 }
 
 std::string Reader::read(const Entry& e) const {

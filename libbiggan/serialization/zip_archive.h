@@ -40,6 +40,8 @@ class Reader {
   // The whole (decompressed) content of an entry, CRC checked.
   std::string read(const Entry& e) const;
   std::string read(const std::string& name) const;
+  // Checks an entry's CRC (streaming, without holding it in memory); throws on a mismatch.
+  void verify(const Entry& e) const;
   // Decompresses an entry into dst, which must hold exactly e.uncompressed_size bytes; CRC checked.
   void read_into(const Entry& e, void* dst, uint64_t size) const;
 

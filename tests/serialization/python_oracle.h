@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "tests/fixtures.h"
@@ -20,11 +21,13 @@ inline bool python_has(const std::string& module) {
 }
 
 // Writes `script` to a file in `dir`, runs it with the arguments, returns stdout; rc in *rc.
-inline std::string run_python(const TempDir& dir, const std::string& script, const std::string& args, int* rc) {
+inline std::string run_python(const TempDir& dir, const std::string& script, const std::string& args, int* rc,
+                              bool import_torch = true) {
   auto path = dir / "oracle.py";
   {
     std::ofstream f(path);
-    f << "import torch\ntorch.set_num_threads(1)\n" << script;
+    if (import_torch) f << "import torch\ntorch.set_num_threads(1)\n";
+    f << script;
   }
   std::string cmd = "/usr/bin/python3 " + path.string() + " " + args + " 2>&1";
   std::string out;

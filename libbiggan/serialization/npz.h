@@ -1,0 +1,32 @@
+// numpy's .npy / .npz files (np.save, np.savez, np.savez_compressed): used for Inception moments
+// (`mu` [d], `sigma` [d,d] float64) and sample files (`x`, `y`). Supported dtypes: f4 f8 i1 i2 i4 i8
+// u1 b1 (also f2); headers v1/v2/v3; C or Fortran order on reading (always C on writing); big-endian
+// data is byte-swapped on reading; written files are little-endian and atomic.
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace biggan::npz {
+
+// Arrays in file order, named without the ".npy" suffix.
+using Arrays = std::vector<std::pair<std::string, torch::Tensor>>;
+
+Arrays load(const std::string& path);
+// Atomically writes an uncompressed .npz (np.savez layout).
+void save(const std::string& path, const Arrays& arrays);
+
+// The array called `name`; a clear error naming the file and the arrays present if it is missing.
+const torch::Tensor& get(const Arrays& arrays, const std::string& name, const std::string& path);
+
+// One .npy image: parse (errors name `what`) and produce.
+torch::Tensor parse_npy(const std::string& bytes, const std::string& what);
+std::string to_npy(const torch::Tensor& t);
+
+// Single .npy files.
+torch::Tensor load_npy(const std::string& path);
+void save_npy(const std::string& path, const torch::Tensor& t);
+
+}  // namespace biggan::npz
