@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
         ("split", "idx split: train or test", cxxopts::value<std::string>()->default_value("train"))
         ("resize", "resize filter: pil (torchvision's PIL bilinear, bit-exact), area or linear (OpenCV)",
          cxxopts::value<std::string>()->default_value("pil"))
+        ("fast-decode", "decode large JPEGs at 1/2, 1/4 or 1/8 scale (libjpeg DCT scaling, as PIL's draft) "
+         "while the short side stays >= R: faster, but no longer bit-exact with the reference")
         ("chunk-size", "HDF5 chunk rows (make_hdf5.py --chunk_size)", cxxopts::value<int64_t>()->default_value("500"))
         ("compression", "gzip level 1-9 for the datasets (0: none, as make_hdf5.py's default)",
          cxxopts::value<int>()->default_value("0"))
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
     wo.gzip_level = args["compression"].as<int>();
     if (wo.gzip_level < 0 || wo.gzip_level > 9) throw cxxopts::exceptions::exception("--compression must be 0-9");
     wo.strict = args.count("strict") > 0;
+    wo.fast_decode = args.count("fast-decode") > 0;
     wo.threads = setup_threads(args["threads"].as<int>());
     torch::set_num_threads(1);  // our workers are plain threads; keep LibTorch's pool out of their way
     wo.progress = !quiet && (args.count("progress") > 0 || stderr_is_terminal());

@@ -58,7 +58,32 @@ ImageFolderIndex scan_image_folder(const fs::path& root) {
   return index;
 }
 
-cv::Mat decode_image_file(const fs::path& file, std::string& why) {
+bool jpeg_dimensions(const uint8_t* b, size_t n, int& width, int& height) {
+  if (n < 4 || b[0] != 0xFF || b[1] != 0xD8) return false;
+  size_t i = 2;
+  while (i + 9 < n) {
+    if (b[i] != 0xFF) return false;
+    const uint8_t m = b[i + 1];
+    if (m == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {  // markers without a length
+      i += 2;
+      continue;
+    }
+    const size_t len = (size_t(b[i + 2]) << 8) | b[i + 3];
+    if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {  // SOFn
+      height = (b[i + 5] << 8) | b[i + 6];
+      width = (b[i + 7] << 8) | b[i + 8];
+      return width > 0 && height > 0;
+    }
+    i += 2 + len;
+  }
+  return false;
+}
+
+cv::Mat decode_image_file(const fs::path& file, std::string& why, int min_side) {
   std::ifstream in(file, std::ios::binary | std::ios::ate);
   if (!in) {
     why = "cannot open";
@@ -78,7 +103,17 @@ cv::Mat decode_image_file(const fs::path& file, std::string& why) {
   cv::Mat img;
   try {
     // ANYDEPTH keeps 16-bit samples so that we scale them ourselves; ANYCOLOR keeps gray and alpha.
-    img = cv::imdecode(bytes, cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION);
+    int flags = cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION;
+    int w = 0, h = 0;
+    if (min_side > 0 && jpeg_dimensions(bytes.data(), bytes.size(), w, h)) {
+      // libjpeg's scaled output is ceil(size / k).
+      const int s = std::min(w, h);
+      const int k = (s + 7) / 8 >= min_side ? 8 : (s + 3) / 4 >= min_side ? 4 : (s + 1) / 2 >= min_side ? 2 : 1;
+      if (k > 1)
+        flags = cv::IMREAD_IGNORE_ORIENTATION |
+                (k == 8 ? cv::IMREAD_REDUCED_COLOR_8 : k == 4 ? cv::IMREAD_REDUCED_COLOR_4 : cv::IMREAD_REDUCED_COLOR_2);
+    }
+    img = cv::imdecode(bytes, flags);
   } catch (const cv::Exception& e) {
     why = std::string("cannot decode: ") + e.what();
     return {};

@@ -29,6 +29,12 @@ bool has_image_extension(const std::filesystem::path& file);
 // replicated to three channels, alpha dropped (not composited), EXIF orientation ignored (PIL does not
 // apply it either), 16-bit samples scaled to 8 bits. Returns an empty Mat and sets `why` when the file
 // cannot be read or decoded (empty, truncated header, not an image).
-cv::Mat decode_image_file(const std::filesystem::path& file, std::string& why);
+// min_side > 0 allows a faster, approximate decode of JPEGs: libjpeg's DCT scaling to 1/2, 1/4 or 1/8
+// (the smallest whose short side is still >= min_side), like PIL's Image.draft. Not bit-exact with a
+// full decode; other formats are always decoded fully.
+cv::Mat decode_image_file(const std::filesystem::path& file, std::string& why, int min_side = 0);
+
+// Width and height from a JPEG's frame header, without decoding; false if not a JPEG or no header.
+bool jpeg_dimensions(const uint8_t* bytes, size_t n, int& width, int& height);
 
 }  // namespace biggan::data

@@ -96,15 +96,29 @@ inline uint8_t clip8(int32_t in) {
 void resample_horizontal(const cv::Mat& in, int row0, int rows, const Coefficients& c, cv::Mat& out) {
   const int ch = in.channels();
   const int out_w = out.cols;
+  constexpr int32_t kHalf = 1 << (kPrecisionBits - 1);
   for (int y = 0; y < rows; ++y) {
     const uint8_t* src = in.ptr<uint8_t>(row0 + y);
     uint8_t* dst = out.ptr<uint8_t>(y);
     for (int xx = 0; xx < out_w; ++xx) {
       const int32_t* w = &c.weights[static_cast<size_t>(xx) * c.ksize];
       const uint8_t* s = src + static_cast<size_t>(c.first[xx]) * ch;
+      const int n = c.count[xx];
+      if (ch == 3) {  // the common case: all three channels in one pass over the taps
+        int32_t a0 = kHalf, a1 = kHalf, a2 = kHalf;
+        for (int x = 0; x < n; ++x, s += 3) {
+          a0 += s[0] * w[x];
+          a1 += s[1] * w[x];
+          a2 += s[2] * w[x];
+        }
+        dst[xx * 3 + 0] = clip8(a0);
+        dst[xx * 3 + 1] = clip8(a1);
+        dst[xx * 3 + 2] = clip8(a2);
+        continue;
+      }
       for (int k = 0; k < ch; ++k) {
-        int32_t acc = 1 << (kPrecisionBits - 1);
-        for (int x = 0; x < c.count[xx]; ++x) acc += s[x * ch + k] * w[x];
+        int32_t acc = kHalf;
+        for (int x = 0; x < n; ++x) acc += s[x * ch + k] * w[x];
         dst[xx * ch + k] = clip8(acc);
       }
     }
@@ -116,7 +130,7 @@ void resample_vertical(const cv::Mat& in, int row0, const Coefficients& c, cv::M
   const int rowlen = in.cols * in.channels();
   std::vector<int32_t> acc(rowlen);
   for (int yy = 0; yy < out.rows; ++yy) {
-    std::fill(acc.begin(), acc.end(), 1 << (kPrecisionBits - 1));
+    std::fill(acc.begin(), acc.end(), int32_t(1) << (kPrecisionBits - 1));
     const int32_t* w = &c.weights[static_cast<size_t>(yy) * c.ksize];
     for (int y = 0; y < c.count[yy]; ++y) {
       const uint8_t* src = in.ptr<uint8_t>(c.first[yy] - row0 + y);

@@ -25,8 +25,8 @@ std::string ImageFolderSource::name(int64_t i) const {
   return index_.files[i].lexically_relative(root_).string();
 }
 
-cv::Mat ImageFolderSource::load(int64_t i, std::string& why) const {
-  return decode_image_file(index_.files[i], why);
+cv::Mat ImageFolderSource::load(int64_t i, std::string& why, int min_side) const {
+  return decode_image_file(index_.files[i], why, min_side);
 }
 
 IdxSource::IdxSource(const fs::path& folder, const std::string& split) : files_(find_idx_split(folder, split)) {
@@ -51,7 +51,7 @@ IdxSource::IdxSource(const fs::path& folder, const std::string& split) : files_(
 
 std::string IdxSource::name(int64_t i) const { return files_.images.filename().string() + "[" + std::to_string(i) + "]"; }
 
-cv::Mat IdxSource::load(int64_t i, std::string&) const {
+cv::Mat IdxSource::load(int64_t i, std::string&, int) const {
   cv::Mat gray(static_cast<int>(rows_), static_cast<int>(cols_), CV_8UC1,
                const_cast<uint8_t*>(images_.data.data() + i * rows_ * cols_));
   cv::Mat bgr;
@@ -95,7 +95,7 @@ void process_chunk(const ImageSource& source, const WriterOptions& opt, Chunk& c
       try {
         const int64_t i = c.begin + k;
         c.labels[k] = source.label(i);
-        cv::Mat img = source.load(i, c.why[k]);
+        cv::Mat img = source.load(i, c.why[k], opt.fast_decode ? R : 0);
         if (!img.empty()) {
           cv::Mat out = crop_and_resize(img, R, opt.resize);
           uint8_t* dst = c.pixels.data() + k * row;
@@ -204,7 +204,7 @@ WriterResult write_training_file(const ImageSource& source, const fs::path& outp
       throw input_error(source.description(), "none of the " + std::to_string(n) + " images could be read");
     h5::set_attr_strings(f, "/", "classes", source.class_names());
     f.set_attr("/", "resolution", static_cast<double>(R));
-    f.set_attr("/", "resize", resize_method_name(o.resize));
+    f.set_attr("/", "resize", resize_method_name(o.resize) + (o.fast_decode ? "+fast-decode" : ""));
     f.set_attr("/", "source", source.description());
     f.set_attr("/", "num_skipped", static_cast<double>(result.skipped.size()));
     if (!result.skipped.empty()) {

@@ -32,8 +32,9 @@ class ImageSource {
   virtual std::string name(int64_t i) const = 0;
   virtual std::vector<std::string> class_names() const = 0;
   virtual std::string description() const = 0;
-  // The image as 8-bit BGR, or an empty Mat with `why` set if it cannot be decoded.
-  virtual cv::Mat load(int64_t i, std::string& why) const = 0;
+  // The image as 8-bit BGR, or an empty Mat with `why` set if it cannot be decoded. min_side > 0
+  // allows an approximate faster decode whose short side is still >= min_side (see image_folder.h).
+  virtual cv::Mat load(int64_t i, std::string& why, int min_side = 0) const = 0;
 };
 
 // An ImageFolder tree (see image_folder.h).
@@ -45,7 +46,7 @@ class ImageFolderSource : public ImageSource {
   std::string name(int64_t i) const override;
   std::vector<std::string> class_names() const override { return index_.classes; }
   std::string description() const override { return root_.string(); }
-  cv::Mat load(int64_t i, std::string& why) const override;
+  cv::Mat load(int64_t i, std::string& why, int min_side = 0) const override;
 
  private:
   std::filesystem::path root_;
@@ -61,7 +62,7 @@ class IdxSource : public ImageSource {
   std::string name(int64_t i) const override;
   std::vector<std::string> class_names() const override { return classes_; }
   std::string description() const override { return files_.images.string(); }
-  cv::Mat load(int64_t i, std::string& why) const override;
+  cv::Mat load(int64_t i, std::string& why, int min_side = 0) const override;
 
  private:
   IdxSplitFiles files_;
@@ -76,6 +77,7 @@ struct WriterOptions {
   int threads = 1;
   int64_t chunk_rows = 500;  // make_hdf5.py's default --chunk_size
   int gzip_level = 0;        // 0: uncompressed (make_hdf5.py's default)
+  bool fast_decode = false;  // JPEGs decoded at reduced scale when large enough (not bit-exact)
   bool strict = false;       // an unreadable image is an error instead of being skipped
   bool progress = false;     // progress line on stderr
   std::string progress_label = "imagenet-to-hdf5";

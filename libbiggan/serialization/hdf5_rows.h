@@ -27,7 +27,7 @@ c10::ScalarType dataset_dtype(const File& file, const std::string& dataset);
 
 // Reads the given rows (any order, repeats allowed) of a dataset into `out`, which must hold
 // rows.size() rows of the dataset's row size, converted to `mem_type` (an element type of the
-// dataset's size). One HDF5 read per call: the rows are sorted and merged into one selection.
+// dataset's size). The rows are sorted and read run by run (one read per run of consecutive rows).
 void read_rows_at(const File& file, const std::string& dataset, const std::vector<int64_t>& rows,
                   c10::ScalarType mem_type, void* out);
 

@@ -106,7 +106,9 @@ TEST_CASE("imagenet-to-hdf5 converts an image folder as specified") {
   REQUIRE(r3.exit_code == 0);
 
   {
-    std::cout << "check: " << "output is byte-identical across thread counts" << std::endl; CHECK(read_file(out1) == read_file(out3)); }
+    std::cout << "check: " << "output is byte-identical across thread counts" << std::endl;
+    CHECK(read_file(out1) == read_file(out3));
+  }
 
   {
     std::cout << "check: " << "layout, labels, attributes and chunking as make_hdf5.py writes them" << std::endl;
