@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "libbiggan/data/idx_file.h"
+#include "libbiggan/data/image_folder.h"
 #include "libbiggan/data/image_preprocess.h"
 #include "libbiggan/serialization/hdf5_file.h"
 #include "libbiggan/serialization/hdf5_rows.h"
@@ -93,6 +94,18 @@ TEST_CASE("center crop places the square as torchvision does (round half to even
   CHECK(data::center_crop_long_edge(tall).size() == cv::Size(6, 6));
 }
 
+TEST_CASE("JPEG dimensions are read from the frame header") {
+  std::vector<uint8_t> buf;
+  cv::imencode(".jpg", test_image(77, 31, 1), buf);
+  int w = 0, h = 0;
+  REQUIRE(data::jpeg_dimensions(buf.data(), buf.size(), w, h));
+  CHECK(w == 77);
+  CHECK(h == 31);
+  std::vector<uint8_t> png;
+  cv::imencode(".png", test_image(5, 5, 1), png);
+  CHECK_FALSE(data::jpeg_dimensions(png.data(), png.size(), w, h));
+}
+
 TEST_CASE("imagenet-to-hdf5 converts an image folder as specified") {
   test::TempDir dir;
   auto expected = make_folder(dir / "root");
@@ -165,6 +178,19 @@ TEST_CASE("imagenet-to-hdf5 converts an image folder as specified") {
     auto rz = test::run_tool_cmd("imagenet-to-hdf5", "-q -r 24 --compression 4 '" + (dir / "root").string() + "' '" + outz + "'", dir);
     REQUIRE(rz.exit_code == 0);
     CHECK(torch::equal(h5::File::open_read(outz).read("imgs"), h5::File::open_read(out1).read("imgs")));
+  }
+
+  {
+    std::cout << "check: " << "--fast-decode stays close to the exact decode" << std::endl;
+    auto outf = (dir / "fast.hdf5").string();
+    auto rf = test::run_tool_cmd("imagenet-to-hdf5", "-q -r 24 --fast-decode '" + (dir / "root").string() + "' '" + outf + "'", dir);
+    REQUIRE(rf.exit_code == 0);
+    auto fast = h5::File::open_read(outf).read("imgs").to(torch::kFloat);
+    auto exact = h5::File::open_read(out1).read("imgs").to(torch::kFloat);
+    double diff = (fast - exact).abs().mean().item<double>();
+    INFO("mean abs difference " << diff);
+    CHECK(diff > 0);  // big.jpg (80 px short side) was decoded at half scale
+    CHECK(diff < 6);
   }
 
   {
