@@ -1,0 +1,52 @@
+#include "libbiggan/training/train_state.h"
+
+#include "libbiggan/util/error.h"
+
+namespace biggan {
+
+c10::IValue TrainState::to_ivalue() const {
+  c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
+  d.insert("itr", itr);
+  d.insert("epoch", epoch);
+  d.insert("save_num", save_num);
+  d.insert("save_best_num", save_best_num);
+  d.insert("best_IS", best_IS);
+  d.insert("best_FID", best_FID);
+  d.insert("config", config.to_ivalue());
+  return d;
+}
+
+TrainState TrainState::from_ivalue(const c10::IValue& v, const std::string& source) {
+  if (!v.isGenericDict()) throw input_error(source, "not a training state (top level is not a dict)");
+  auto d = v.toGenericDict();
+  auto get = [&](const char* key) -> c10::IValue {
+    auto it = d.find(key);
+    if (it == d.end()) throw input_error(source, std::string("training state has no '") + key + "'");
+    return it->value();
+  };
+  auto as_int = [&](const char* key) {
+    auto x = get(key);
+    if (x.isInt()) return x.toInt();
+    if (x.isTensor() && x.toTensor().numel() == 1) return x.toTensor().item<int64_t>();
+    throw input_error(source, std::string("training state: '") + key + "' is not an integer");
+  };
+  auto as_double = [&](const char* key) {
+    auto x = get(key);
+    if (x.isDouble()) return x.toDouble();
+    if (x.isInt()) return static_cast<double>(x.toInt());
+    if (x.isTensor() && x.toTensor().numel() == 1) return x.toTensor().item<double>();
+    throw input_error(source, std::string("training state: '") + key + "' is not a number");
+  };
+  TrainState s;
+  s.itr = as_int("itr");
+  s.epoch = as_int("epoch");
+  s.save_num = as_int("save_num");
+  s.save_best_num = as_int("save_best_num");
+  s.best_IS = as_double("best_IS");
+  s.best_FID = as_double("best_FID");
+  auto cfg = d.find("config");
+  if (cfg != d.end()) s.config = Config::from_ivalue(cfg->value(), source);
+  return s;
+}
+
+}  // namespace biggan

@@ -1,0 +1,98 @@
+#include "libbiggan/training/train_step.h"
+
+#include "libbiggan/training/ortho.h"
+#include "libbiggan/util/error.h"
+
+namespace biggan {
+
+void toggle_grad(const std::vector<torch::Tensor>& params, bool on) {
+  for (auto p : params) p.set_requires_grad(on);
+}
+
+TrainStep::TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise) : gan_(gan), noise_(std::move(noise)) {
+  const auto& c = gan_.config;
+  const int64_t g_batch = std::max(c.G_batch_size, c.batch_size);
+  // prepare_z_y: z_ starts as randn (drawing from the generator, which the reference does too),
+  // y_ as zeros.
+  z_ = torch::randn({g_batch, gan_.G->dim_z()});
+  y_ = torch::zeros({g_batch}, torch::kInt64);
+}
+
+StepLosses TrainStep::operator()(const torch::Tensor& x, const torch::Tensor& y, int64_t itr) {
+  const auto& c = gan_.config;
+  auto& G = *gan_.G;
+  auto& D = *gan_.D;
+  const auto G_params = gan_.G_parameters();
+  const auto D_params = gan_.D_parameters();
+  StepLosses out;
+
+  gan_.G_optim->zero_grad();
+  gan_.D_optim->zero_grad();
+  auto xs = x.split(c.batch_size);
+  auto ys = y.split(c.batch_size);
+  const int64_t chunks_needed = c.num_D_steps * c.num_D_accumulations;
+  if (static_cast<int64_t>(xs.size()) < chunks_needed)
+    throw Error("training step: the real batch holds " + std::to_string(xs.size()) + " chunks of " +
+                std::to_string(c.batch_size) + ", the D steps need " + std::to_string(chunks_needed));
+  size_t counter = 0;
+
+  if (c.toggle_grads) {
+    toggle_grad(D_params, true);
+    toggle_grad(G_params, false);
+  }
+  for (int64_t step = 0; step < c.num_D_steps; ++step) {
+    gan_.D_optim->zero_grad();
+    for (int64_t acc = 0; acc < c.num_D_accumulations; ++acc) {
+      noise_->sample(z_, y_);
+      auto z = z_.slice(0, 0, c.batch_size);
+      auto gy = y_.slice(0, 0, c.batch_size);
+      torch::Tensor G_z;
+      {
+        torch::NoGradGuard no_grad;  // G_D(train_G=False)
+        G_z = G.forward(z, G.shared(gy));
+      }
+      torch::Tensor D_fake, D_real;
+      if (c.split_D) {
+        D_fake = D.forward(G_z, gy);
+        D_real = D.forward(xs[counter], ys[counter]);
+      } else {
+        auto D_out = D.forward(torch::cat({G_z, xs[counter]}, 0), torch::cat({gy, ys[counter]}, 0));
+        auto parts = D_out.split_with_sizes({G_z.size(0), xs[counter].size(0)});
+        D_fake = parts[0];
+        D_real = parts[1];
+      }
+      auto [loss_real, loss_fake] = discriminator_loss(gan_.loss, D_fake, D_real);
+      auto D_loss = (loss_real + loss_fake) / static_cast<double>(c.num_D_accumulations);
+      D_loss.backward();
+      out.D_loss_real = loss_real.item<double>();
+      out.D_loss_fake = loss_fake.item<double>();
+      ++counter;
+    }
+    if (c.D_ortho > 0.0) add_ortho_gradient(D_params, c.D_ortho);
+    gan_.D_optim->step();
+  }
+
+  if (c.toggle_grads) {
+    toggle_grad(D_params, false);
+    toggle_grad(G_params, true);
+  }
+  gan_.G_optim->zero_grad();
+  for (int64_t acc = 0; acc < c.num_G_accumulations; ++acc) {
+    noise_->sample(z_, y_);
+    auto G_z = G.forward(z_, G.shared(y_));
+    auto D_fake = D.forward(G_z, y_);
+    auto G_loss = generator_loss(gan_.loss, D_fake) / static_cast<double>(c.num_G_accumulations);
+    G_loss.backward();
+    out.G_loss = G_loss.item<double>();
+  }
+  if (c.G_ortho > 0.0) {
+    std::vector<torch::Tensor> exempt;
+    if (auto shared = G.shared_layer()) exempt = shared->parameters();
+    add_ortho_gradient(G_params, c.G_ortho, exempt);
+  }
+  gan_.G_optim->step();
+  if (gan_.ema) gan_.ema->update(itr);
+  return out;
+}
+
+}  // namespace biggan

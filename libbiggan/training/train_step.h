@@ -1,0 +1,39 @@
+// One iteration of the reference's GAN training function (train_fns.GAN_training_function):
+// num_D_steps D updates, each accumulating num_D_accumulations chunks of the real batch, then one
+// G update accumulating num_G_accumulations, with toggle_grads, split_D, ortho regularisation
+// (G's shared embedding exempt) and the EMA update.
+#pragma once
+#include <torch/torch.h>
+
+#include "libbiggan/training/gan.h"
+#include "libbiggan/training/noise.h"
+
+namespace biggan {
+
+struct StepLosses {
+  // As the reference reports them: the last accumulation's values, G_loss already divided by
+  // num_G_accumulations.
+  double G_loss = 0, D_loss_real = 0, D_loss_fake = 0;
+};
+
+class TrainStep {
+ public:
+  // z_ / y_ buffers of G_batch_size = max(G_batch_size, batch_size) rows, as prepare_z_y makes.
+  TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise);
+  // x: batch_size * num_D_steps * num_D_accumulations real images (fewer is allowed at an epoch's
+  // end, as torch.split gives), y their labels; itr: the iteration number (state_dict['itr']).
+  StepLosses operator()(const torch::Tensor& x, const torch::Tensor& y, int64_t itr);
+
+  torch::Tensor& z() { return z_; }
+  torch::Tensor& y() { return y_; }
+
+ private:
+  Gan& gan_;
+  std::shared_ptr<NoiseSource> noise_;
+  torch::Tensor z_, y_;
+};
+
+// Sets requires_grad of every parameter (utils.toggle_grad).
+void toggle_grad(const std::vector<torch::Tensor>& params, bool on);
+
+}  // namespace biggan
