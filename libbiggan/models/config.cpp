@@ -118,6 +118,14 @@ void Config::update_from_json(const Json& j, const std::string& source) {
   for_each_field([&](const char* name, auto& field, const char*, const char*) {
     if (const Json* v = j.find(name)) set_field(field, *v, source, name);
   });
+  // Constructor-argument style configs (the fixtures' config.json) name the activations
+  // G_activation / D_activation; as strings they mean the same as G_nl / D_nl.
+  for (const auto& [alias, field] : {std::pair<const char*, std::string*>{"G_activation", &G_nl},
+                                     {"D_activation", &D_nl}}) {
+    const Json* v = j.find(alias);
+    const std::string nl_key = alias[0] == 'G' ? "G_nl" : "D_nl";
+    if (v && v->is_string() && !j.contains(nl_key)) *field = v->as_string();
+  }
 }
 
 Config Config::from_json(const Json& j, const std::string& source) {
