@@ -163,8 +163,12 @@ cv::Mat pil_bilinear_resize(const cv::Mat& img, int out_w, int out_h) {
   // Only the input rows that the vertical pass will read go through the horizontal pass.
   const int first = cv_.first.front();
   const int last = cv_.first.back() + cv_.count.back();
-  cv::Mat tmp(last - first, out_w, type);
-  resample_horizontal(img, first, last - first, ch, tmp);
+  // The horizontal pass runs as a vertical pass over the transposed band: the same integer sums
+  // (exact, so the same bytes), but over contiguous rows, which the compiler vectorises.
+  cv::Mat band_t, tmp_t(out_w, last - first, type), tmp;
+  cv::transpose(img.rowRange(first, last), band_t);
+  resample_vertical(band_t, 0, ch, tmp_t);
+  cv::transpose(tmp_t, tmp);
   resample_vertical(tmp, first, cv_, out);
   return out;
 }
