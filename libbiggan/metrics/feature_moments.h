@@ -9,6 +9,7 @@ namespace biggan::metrics {
 struct Moments {
   torch::Tensor mu;     // [d] float64
   torch::Tensor sigma;  // [d, d] float64, unbiased (ddof = 1, as np.cov)
+  bool random_weights = false;  // made by a network with random weights (a smoke test's file)
 };
 
 class MomentsAccumulator {

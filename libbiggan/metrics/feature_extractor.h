@@ -1,0 +1,40 @@
+// The networks that turn images into the features metrics compare: either Inception flavour (with
+// logits, for the Inception Score) or any TorchScript image encoder (`torchscript:FILE`, e.g. a CLIP or
+// DINOv2 encoder exported from Python; it receives the images in [-1, 1] at their own size and does
+// its own preprocessing; its first output is taken as the feature vector).
+#pragma once
+#include <memory>
+#include <string>
+
+namespace biggan::metrics {
+
+struct FeatureBatch {
+  torch::Tensor features;  // [N, d] float32, CPU
+  torch::Tensor logits;    // [N, classes] float32, CPU; undefined for TorchScript encoders
+};
+
+class FeatureExtractor {
+ public:
+  virtual ~FeatureExtractor() = default;
+  // images: float32 in [-1, 1], N×3×H×W on the CPU.
+  virtual FeatureBatch extract(const torch::Tensor& images) = 0;
+  // e.g. "fid-inception (pt_inception-2015-12-05-6726825d.pth)".
+  virtual std::string description() const = 0;
+  // True when the weights are random (a smoke test: every number it yields is meaningless).
+  virtual bool random_weights() const { return false; }
+};
+
+struct ExtractorOptions {
+  // "torchvision", "fid", "torchscript:FILE", or "" (the flavour the weights file holds; torchvision
+  // when there is no file).
+  std::string network;
+  // Inception weights; when empty, $BIGGAN_FID_INCEPTION_WEIGHTS (for "fid") or $BIGGAN_INCEPTION_WEIGHTS.
+  std::string weights;
+  bool random_weights = false;  // allowed only when asked for: without weights we refuse to score
+  std::string device;           // "cpu", "cuda", or "" (CUDA when this build and machine have it)
+  bool channels_last = false;
+};
+
+std::unique_ptr<FeatureExtractor> make_feature_extractor(const ExtractorOptions& options);
+
+}  // namespace biggan::metrics
