@@ -280,7 +280,8 @@ std::string Reader::read(const std::string& name) const {
 // ---------------------------------------------------------------------------------------------
 // Writer
 
-Writer::Writer(const std::string& path, uint32_t alignment) : path_(path), alignment_(alignment) {
+Writer::Writer(const std::string& path, uint32_t alignment, bool force_zip64)
+    : path_(path), alignment_(alignment), force_zip64_(force_zip64) {
   f_ = std::fopen(path.c_str(), "wb");
   if (!f_) throw input_error(path, std::string("cannot open for writing: ") + std::strerror(errno));
 }
@@ -303,7 +304,7 @@ void Writer::add(const std::string& name, const void* data, uint64_t size) {
   e.crc32 = crc32(data, size);
   e.compressed_size = e.uncompressed_size = size;
   e.local_header_offset = offset_;
-  bool big = size >= k32Max;
+  bool big = size >= k32Max || force_zip64_;
   std::string h;
   put32(h, kLocalSig);
   put16(h, big ? 45 : 20);
@@ -343,7 +344,8 @@ void Writer::finish() {
   std::string cd;
   for (auto& e : entries_) {
     std::string extra;
-    bool big_size = e.uncompressed_size >= k32Max, big_off = e.local_header_offset >= k32Max;
+    bool big_size = e.uncompressed_size >= k32Max || force_zip64_;
+    bool big_off = e.local_header_offset >= k32Max || force_zip64_;
     if (big_size || big_off) {
       put16(extra, 1);
       put16(extra, uint16_t((big_size ? 16 : 0) + (big_off ? 8 : 0)));
@@ -375,7 +377,7 @@ void Writer::finish() {
   }
   uint64_t n = entries_.size(), cd_size = cd.size();
   std::string end;
-  bool z64 = n >= 0xFFFF || cd_offset >= k32Max || cd_size >= k32Max;
+  bool z64 = n >= 0xFFFF || cd_offset >= k32Max || cd_size >= k32Max || force_zip64_;
   if (z64) {
     uint64_t e64_off = cd_offset + cd_size;
     put32(end, kEnd64Sig);

@@ -58,10 +58,10 @@ class Reader {
 };
 
 // Writes a zip of stored entries to `path` (the caller makes it atomic). Entries larger than 4 GiB
-// or archives past 4 GiB use the zip64 extensions.
+// or archives past 4 GiB use the zip64 extensions (force_zip64 uses them throughout, for tests).
 class Writer {
  public:
-  explicit Writer(const std::string& path, uint32_t alignment = 64);
+  explicit Writer(const std::string& path, uint32_t alignment = 64, bool force_zip64 = false);
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -77,6 +77,7 @@ class Writer {
   std::string path_;
   std::FILE* f_ = nullptr;
   uint32_t alignment_;
+  bool force_zip64_;
   uint64_t offset_ = 0;
   std::vector<Entry> entries_;
   bool finished_ = false;
