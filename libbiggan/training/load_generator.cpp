@@ -1,0 +1,74 @@
+#include "libbiggan/training/load_generator.h"
+
+#include <filesystem>
+
+#include "libbiggan/models/state_dict.h"
+#include "libbiggan/serialization/torch_file.h"
+#include "libbiggan/training/weights_folder.h"
+#include "libbiggan/util/error.h"
+#include "libbiggan/util/json.h"
+
+namespace biggan {
+
+namespace fs = std::filesystem;
+
+LoadedGenerator load_generator(const GeneratorSource& src) {
+  if (src.weights.empty()) throw Error("no weights given");
+  const fs::path weights(src.weights);
+  if (!fs::exists(weights)) throw input_error(src.weights, "no such weights folder or file");
+  if (!src.which.empty() && src.which != "G" && src.which != "G_ema")
+    throw Error("--which must be G or G_ema, not '" + src.which + "'");
+
+  LoadedGenerator out;
+  fs::path state_path;
+  if (fs::is_directory(weights)) {
+    const auto ema = weights / weights_file_name("G_ema", src.suffix);
+    out.which = !src.which.empty() ? src.which : (fs::exists(ema) ? "G_ema" : "G");
+    out.weights_file = (weights / weights_file_name(out.which, src.suffix)).string();
+    if (!fs::exists(out.weights_file)) throw input_error(out.weights_file, "missing from the weights folder");
+    state_path = weights / weights_file_name("state_dict", src.suffix);
+  } else {
+    out.weights_file = weights.string();
+    out.which = src.which.empty() ? "G" : src.which;
+    // G_copy0.pth -> state_dict_copy0.pth beside it.
+    const std::string stem = weights.stem().string();
+    std::string suffix = src.suffix;
+    for (const char* prefix : {"G_ema_", "G_"})
+      if (suffix.empty() && stem.rfind(prefix, 0) == 0) suffix = stem.substr(std::string(prefix).size());
+    if (suffix == "ema") suffix.clear();
+    state_path = weights.parent_path() / weights_file_name("state_dict", suffix);
+  }
+
+  // The config: the state's, then the JSON file over it, then the flags.
+  bool have_config = false;
+  if (fs::exists(state_path)) {
+    out.state = TrainState::from_ivalue(torchfile::load(state_path.string()), state_path.string());
+    out.config = out.state->config;
+    have_config = true;
+  }
+  if (!src.config_json.empty()) {
+    out.config.update_from_json(Json::parse_file(src.config_json), src.config_json);
+    have_config = true;
+  }
+  if (!src.flags.empty()) {
+    out.config.apply_reference_flags(src.flags, "--flags");
+    // A data set given by flag decides resolution and class count as in sample.py.
+    for (const auto& f : src.flags)
+      if (f == "--dataset") out.config.derive_from_dataset();
+    have_config = true;
+  }
+  if (!have_config)
+    throw input_error(out.weights_file, "no config: there is no " + state_path.filename().string() +
+                                            " beside it; give --config-json FILE or --flags \"...\"");
+  out.config.skip_init = true;
+  out.config.no_optim = true;
+  out.config.validate_model("config of " + out.weights_file);
+
+  auto sd = torchfile::load_state_dict(out.weights_file);
+  out.G = make_generator(out.config);
+  load_state_dict(*out.G, sd, out.weights_file);
+  out.G->eval();
+  return out;
+}
+
+}  // namespace biggan
