@@ -184,6 +184,15 @@ std::vector<std::pair<std::string, std::shared_ptr<WeightLayerImpl>>> weight_lay
   return out;
 }
 
+int initiate_standing_stats(torch::nn::Module& root) {
+  auto layers = mybn_layers(root);
+  for (auto& l : layers) {
+    l->reset_stats();
+    l->accumulate_standing = true;
+  }
+  return static_cast<int>(layers.size());
+}
+
 GeneratorImpl::GeneratorImpl(const Config& config, int64_t dim_z)
     : torch::nn::Module("Generator"), config_(config), dim_z_(dim_z) {}
 

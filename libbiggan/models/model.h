@@ -58,6 +58,11 @@ Discriminator make_discriminator(const Config& config);
 // init_weights does ('ortho', 'N02', 'glorot' / 'xavier'), in module pre-order.
 void init_weights(torch::nn::Module& root, const std::string& style);
 
+// utils.initiate_standing_stats: every myBN's statistics reset and accumulate_standing switched on
+// (then train-mode forwards accumulate "standing" statistics that eval mode uses). Returns how
+// many myBN layers there are (0 unless the model was built with mybn).
+int initiate_standing_stats(torch::nn::Module& root);
+
 // Every weight layer (SN or plain) of a module tree with its dotted name, in pre-order.
 std::vector<std::pair<std::string, std::shared_ptr<WeightLayerImpl>>> weight_layers(
     torch::nn::Module& root);
