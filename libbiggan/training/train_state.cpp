@@ -13,6 +13,9 @@ c10::IValue TrainState::to_ivalue() const {
   d.insert("best_IS", best_IS);
   d.insert("best_FID", best_FID);
   d.insert("config", config.to_ivalue());
+  if (rng_state.defined()) d.insert("rng_state", rng_state);
+  if (epoch_rng_state.defined()) d.insert("epoch_rng_state", epoch_rng_state);
+  if (epoch_start_itr >= 0) d.insert("epoch_start_itr", epoch_start_itr);
   return d;
 }
 
@@ -44,6 +47,16 @@ TrainState TrainState::from_ivalue(const c10::IValue& v, const std::string& sour
   s.save_best_num = as_int("save_best_num");
   s.best_IS = as_double("best_IS");
   s.best_FID = as_double("best_FID");
+  auto tensor = [&](const char* key) {
+    auto it = d.find(key);
+    if (it == d.end()) return torch::Tensor();
+    if (!it->value().isTensor() || it->value().toTensor().scalar_type() != torch::kUInt8)
+      throw input_error(source, std::string("training state: '") + key + "' is not a uint8 tensor");
+    return it->value().toTensor();
+  };
+  s.rng_state = tensor("rng_state");
+  s.epoch_rng_state = tensor("epoch_rng_state");
+  if (d.contains("epoch_start_itr")) s.epoch_start_itr = as_int("epoch_start_itr");
   auto cfg = d.find("config");
   if (cfg != d.end()) s.config = Config::from_ivalue(cfg->value(), source);
   return s;

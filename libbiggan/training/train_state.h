@@ -18,7 +18,14 @@ struct TrainState {
   double best_FID = 999999;
   Config config;
 
-  // {'itr', 'epoch', 'save_num', 'save_best_num', 'best_IS', 'best_FID', 'config'} in that order.
+  // Ours, for an exact resume (the reference ignores keys it does not know): torch's CPU generator
+  // state after the saved iteration, the state when the current epoch's data order was drawn, and
+  // the itr at which that epoch started. Undefined / -1 when absent (e.g. a reference save).
+  torch::Tensor rng_state, epoch_rng_state;
+  int64_t epoch_start_itr = -1;
+
+  // {'itr', 'epoch', 'save_num', 'save_best_num', 'best_IS', 'best_FID', 'config'} in that order,
+  // then our resume keys when set.
   c10::IValue to_ivalue() const;
   // Reads the reference's or our state_dict.pth contents; a missing counter is a clear error.
   static TrainState from_ivalue(const c10::IValue& v, const std::string& source);

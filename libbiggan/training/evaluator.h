@@ -1,0 +1,36 @@
+// What gan-train calls every test_every iterations to score the generator. Returns a JSON object
+// with at least the reference's test-log keys IS_mean, IS_std and FID (NaN where not computed),
+// plus whatever else the evaluator measures (e.g. the classifier yardstick's conditional accuracy).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "libbiggan/models/model.h"
+#include "libbiggan/util/json.h"
+
+namespace biggan {
+
+class Evaluator {
+ public:
+  virtual ~Evaluator() = default;
+  // `G` is in the mode the caller chose (eval with G_eval_mode). Must not touch torch's global
+  // generator (training noise must not depend on whether or how often tests run).
+  virtual Json evaluate(GeneratorImpl& G, int64_t itr) = 0;
+  // A short label for logs ("classifier", "inception", ...).
+  virtual std::string name() const = 0;
+};
+
+// Draws `n` samples from G with labels cycling over the classes (k % n_classes), noise from a
+// private generator seeded with `seed` (so every evaluation uses the same z and y), batch by batch
+// without gradients. Returns images [n, 3, R, R] in [-1, 1] and labels [n].
+std::pair<torch::Tensor, torch::Tensor> sample_for_evaluation(GeneratorImpl& G, int64_t n, uint64_t seed,
+                                                              double z_var = 1.0, int64_t batch_size = 100);
+
+// The embedded default's yardstick: a Fashion-MNIST classifier (libbiggan/metrics/fashion_classifier.h)
+// gives classifier-FID (reported as FID), an Inception-Score-style score (IS_mean, IS_std) and the
+// conditional accuracy of samples, against the real test split.
+std::unique_ptr<Evaluator> make_classifier_evaluator(const std::string& classifier_path,
+                                                     const std::string& real_images_h5, int64_t num_samples,
+                                                     uint64_t seed);
+
+}  // namespace biggan

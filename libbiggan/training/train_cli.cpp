@@ -1,0 +1,150 @@
+#include "libbiggan/training/train_cli.h"
+
+#include <sstream>
+
+#include "libbiggan/data/hdf5_dataset.h"
+#include "libbiggan/util/atomic_file.h"
+#include "libbiggan/util/error.h"
+
+namespace biggan {
+namespace {
+
+// Our flags: name, takes a value, help.
+struct OwnFlag {
+  const char* name;
+  bool value;
+  const char* help;
+};
+const OwnFlag kOwnFlags[] = {
+    {"data_path", true, "the HDF5 training file (default: <data_root>/ILSVRC<res>.hdf5 as the reference)"},
+    {"flags-file", true, "read reference flags from a recipe file (pipelines/*.flags); later flags override"},
+    {"total_itr", true, "stop after this iteration (default: run num_epochs)"},
+    {"n_classes", true, "number of classes (default: from the data set name, else from the data file)"},
+    {"classifier", true, "Fashion-MNIST classifier weights: test with classifier-FID / IS / accuracy"},
+    {"eval_real", true, "real images (HDF5) the classifier yardstick compares against"},
+    {"eval_samples", true, "samples per test for the classifier yardstick (default 2000)"},
+    {"loader_threads", true, "background threads preparing batches (default 2)"},
+    {"threads", true, "LibTorch threads (default: all cores)"},
+    {"progress", false, "one-line progress on stderr even when it is not a terminal"},
+    {"no_sheets", false, "do not write sample sheets at saves"},
+    {"help", false, "show this help"},
+};
+
+std::vector<std::string> read_flags_file(const std::string& path) {
+  std::string text = read_file(path);
+  std::string kept;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    auto hash = line.find('#');
+    kept += (hash == std::string::npos ? line : line.substr(0, hash)) + "\n";
+  }
+  return split_flags(kept);
+}
+
+}  // namespace
+
+std::string train_usage() {
+  std::ostringstream o;
+  o << "gan-train: train BigGAN / BigGAN-deep as BigGAN-PyTorch's train.py does.\n\n"
+       "usage: gan-train [--flags-file pipelines/RECIPE.flags] [reference flags] [our flags]\n\n"
+       "Our flags:\n";
+  for (const auto& f : kOwnFlags) o << "  --" << f.name << (f.value ? " VALUE" : "") << "\n      " << f.help << "\n";
+  o << "\nThe reference's flags (same names and defaults as train.py):\n";
+  Config c;
+  c.for_each_field([&](const char* name, const auto& field, const char* flag, const char* help) {
+    std::string f = flag[0] ? flag : name;
+    if (f == "-") return;
+    std::ostringstream def;
+    def << std::boolalpha << field;
+    o << "  --" << f << "  " << help << " (default " << def.str() << ")\n";
+  });
+  return o.str();
+}
+
+TrainCommand parse_train_command(const std::vector<std::string>& args) {
+  TrainCommand cmd;
+  std::vector<std::string> reference;
+  std::string n_classes_text;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    const OwnFlag* own = nullptr;
+    std::string inline_value;
+    bool has_inline = false;
+    if (a.rfind("--", 0) == 0) {
+      std::string key = a.substr(2);
+      if (auto eq = key.find('='); eq != std::string::npos) {
+        inline_value = key.substr(eq + 1);
+        key = key.substr(0, eq);
+        has_inline = true;
+      }
+      for (const auto& f : kOwnFlags)
+        if (key == f.name) own = &f;
+    } else if (a == "-h") {
+      cmd.help = true;
+      continue;
+    }
+    if (!own) {
+      reference.push_back(a);
+      continue;
+    }
+    std::string value;
+    if (own->value) {
+      if (has_inline) value = inline_value;
+      else if (i + 1 < args.size()) value = args[++i];
+      else throw Error(std::string("--") + own->name + ": expected a value");
+    }
+    auto as_int = [&](const char* what) {
+      try {
+        size_t pos = 0;
+        long long v = std::stoll(value, &pos);
+        if (pos != value.size()) throw std::invalid_argument(value);
+        return static_cast<int64_t>(v);
+      } catch (const std::exception&) {
+        throw Error(std::string("--") + what + ": '" + value + "' is not an integer");
+      }
+    };
+    const std::string n = own->name;
+    if (n == "data_path") cmd.options.data_path = value;
+    else if (n == "flags-file") {
+      auto from_file = read_flags_file(value);
+      reference.insert(reference.begin(), from_file.begin(), from_file.end());
+    } else if (n == "total_itr") cmd.options.total_itr = as_int("total_itr");
+    else if (n == "n_classes") n_classes_text = value;
+    else if (n == "classifier") cmd.classifier = value;
+    else if (n == "eval_real") cmd.eval_real = value;
+    else if (n == "eval_samples") cmd.eval_samples = as_int("eval_samples");
+    else if (n == "loader_threads") cmd.options.loader_threads = static_cast<int>(as_int("loader_threads"));
+    else if (n == "threads") cmd.threads = static_cast<int>(as_int("threads"));
+    else if (n == "progress") cmd.options.progress = true;
+    else if (n == "no_sheets") cmd.options.sample_sheets = false;
+    else if (n == "help") cmd.help = true;
+  }
+  if (cmd.help) return cmd;
+  cmd.config.apply_reference_flags(reference, "gan-train flags");
+  cmd.config.update_roots();
+  // The data file: ours if given, else where the reference looks.
+  const int64_t known_res = dataset_resolution(cmd.config.dataset);
+  if (cmd.options.data_path.empty()) {
+    if (known_res < 0)
+      throw Error("--dataset " + cmd.config.dataset + " is not one the reference knows: give --data_path FILE.hdf5");
+    cmd.options.data_path = cmd.config.data_root + "/ILSVRC" + std::to_string(known_res) + ".hdf5";
+  }
+  data::HDF5Dataset probe(cmd.options.data_path, false);
+  cmd.config.resolution = known_res > 0 ? known_res : probe.height();
+  if (!n_classes_text.empty()) {
+    try {
+      cmd.config.n_classes = std::stoll(n_classes_text);
+    } catch (const std::exception&) {
+      throw Error("--n_classes: '" + n_classes_text + "' is not an integer");
+    }
+  } else {
+    const int64_t known_nc = dataset_n_classes(cmd.config.dataset);
+    cmd.config.n_classes = known_nc > 0 ? known_nc : probe.num_classes();
+  }
+  if (cmd.options.total_itr < 0) throw Error("--total_itr must be >= 0");
+  if (!cmd.classifier.empty() && cmd.eval_real.empty())
+    throw Error("--classifier needs --eval_real (the real images to compare against)");
+  return cmd;
+}
+
+}  // namespace biggan

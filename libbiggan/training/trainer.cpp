@@ -1,0 +1,295 @@
+#include "libbiggan/training/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "libbiggan/data/sampler.h"
+#include "libbiggan/models/state_dict.h"
+#include "libbiggan/util/cli.h"
+#include "libbiggan/util/error.h"
+#include "libbiggan/util/image_grid.h"
+#include "libbiggan/util/plots.h"
+
+namespace biggan {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void handle_stop_signal(int) { g_stop.store(true); }
+
+torch::Tensor generator_state() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+void set_generator_state(const torch::Tensor& s) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(s);
+}
+
+Json losses_json(int64_t itr, const StepLosses& l) {
+  Json j = Json::object();
+  j.set("itr", itr);
+  j.set("G_loss", l.G_loss);
+  j.set("D_loss_real", l.D_loss_real);
+  j.set("D_loss_fake", l.D_loss_fake);
+  return j;
+}
+
+// utils.get_SVs: every sv buffer of a model as "<prefix>_<key with dots as underscores>".
+std::vector<std::pair<std::string, double>> singular_values(const torch::nn::Module& m, const std::string& prefix) {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& kv : state_dict(m)) {
+    if (kv.key().find("sv") == std::string::npos) continue;
+    std::string key = prefix + "_" + kv.key();
+    std::replace(key.begin(), key.end(), '.', '_');
+    out.emplace_back(key, kv.value().item<double>());
+  }
+  return out;
+}
+
+}  // namespace
+
+void Trainer::request_stop() { g_stop.store(true); }
+
+void Trainer::install_signal_handlers() {
+  std::signal(SIGINT, handle_stop_signal);
+  std::signal(SIGTERM, handle_stop_signal);
+}
+
+Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(config)), options_(std::move(options)) {
+  config_.validate_model("gan-train config");
+  data_ = std::make_shared<data::HDF5Dataset>(options_.data_path, config_.load_in_mem);
+  if (data_->height() != config_.resolution || data_->width() != config_.resolution)
+    throw input_error(options_.data_path, "images are " + std::to_string(data_->height()) + "x" +
+                                              std::to_string(data_->width()) + ", the model's resolution is " +
+                                              std::to_string(config_.resolution));
+  if (data_->num_classes() > config_.n_classes)
+    throw input_error(options_.data_path, "labels go up to " + std::to_string(data_->num_classes() - 1) +
+                                              " but the model has " + std::to_string(config_.n_classes) + " classes");
+  name_ = config_.experiment_name.empty() ? experiment_name_from_config(config_) : config_.experiment_name;
+  paths_ = experiment_paths(config_, name_);
+
+  // train.py: seed, then G, D, G_ema (initialisation runs on resume too, so that every later draw
+  // happens as in the uninterrupted run; the loaded weights then replace the initial ones).
+  torch::manual_seed(static_cast<uint64_t>(config_.seed));
+  gan_ = Gan::build(config_);
+  state_.config = config_;
+  if (config_.resume) {
+    auto w = load_weights_folder(paths_.weights, config_.load_weights,
+                                 config_.ema ? std::vector<std::string>{"G", "D", "G_ema", "G_optim", "D_optim", "state_dict"}
+                                             : std::vector<std::string>{"G", "D", "G_optim", "D_optim", "state_dict"});
+    gan_.load_weights(w, paths_.weights.string());
+    state_ = *w.state;
+    state_.config = config_;
+    last_save_itr_ = state_.itr;
+  }
+  create_experiment_folders(paths_);
+  const bool fresh = !config_.resume;
+  text_log_ = std::make_unique<MetricTextLogger>(paths_.logs, fresh, config_.logstyle);
+  train_log_ = std::make_unique<JsonlLogger>(paths_.train_log, fresh, false);
+  sv_log_ = std::make_unique<JsonlLogger>(paths_.logs / "sv_log.jsonl", fresh, false);
+  test_log_ = std::make_unique<JsonlLogger>(paths_.test_log, fresh, true);
+  write_metadata(paths_, config_, Json::object().set("itr", state_.itr).set("epoch", state_.epoch));
+
+  // prepare_z_y twice (z_ / y_ for training, then the fixed sheet's), then fixed_z / fixed_y drawn.
+  step_ = std::make_unique<TrainStep>(gan_, std::make_shared<RandomNoise>(config_.n_classes, config_.z_var));
+  const int64_t g_batch = std::max(config_.G_batch_size, config_.batch_size);
+  fixed_z_ = torch::randn({g_batch, gan_.G->dim_z()});
+  fixed_y_ = torch::zeros({g_batch}, torch::kInt64);
+  RandomNoise(config_.n_classes, config_.z_var).sample(fixed_z_, fixed_y_);
+}
+
+Trainer::~Trainer() = default;
+
+TrainState Trainer::run() {
+  const auto& c = config_;
+  const int64_t d_batch = c.batch_size * c.num_D_steps * c.num_D_accumulations;
+  const int64_t n = data_->size();
+  const int64_t loader_start_itr = state_.itr;  // get_data_loaders(start_itr=state_dict['itr'])
+  const bool resuming = c.resume && state_.rng_state.defined();
+  if (c.resume && !state_.rng_state.defined())
+    std::cerr << "gan-train: the save has no generator state (a reference save?): resuming as the reference does, "
+                 "data order continues but the noise differs from an uninterrupted run\n";
+  const bool show = options_.progress;
+  auto t0 = std::chrono::steady_clock::now();
+  const int64_t itr0 = state_.itr;
+
+  for (; state_.epoch < c.num_epochs; ++state_.epoch) {
+    const bool resume_this_epoch = resuming && state_.epoch_start_itr >= 0 && state_.itr > state_.epoch_start_itr;
+    if (resume_this_epoch) set_generator_state(state_.epoch_rng_state);
+    else state_.epoch_start_itr = state_.itr;
+    state_.epoch_rng_state = generator_state();
+
+    // A DataLoader iterator draws its base seed, then its sampler draws the order.
+    data::reference_loader_iter_draw();
+    torch::Tensor order;
+    int64_t skip_batches = 0;
+    data::LoaderOptions lo;
+    lo.batch_size = d_batch;
+    lo.augment = c.augment;
+    lo.augment_seed = static_cast<uint64_t>(c.seed);
+    lo.threads = std::max(1, options_.loader_threads);
+    lo.pin_memory = c.pin_memory;
+    if (c.use_multiepoch_sampler) {
+      // All epochs in one pass; on resume the sampler itself skips start_itr batches.
+      int64_t start = resume_this_epoch ? state_.itr : loader_start_itr;
+      order = data::MultiEpochSampler(n, c.num_epochs, start, d_batch).draw();
+      lo.position_offset = start * d_batch;
+    } else {
+      order = c.shuffle ? data::random_sampler_order(n) : torch::arange(n, torch::kInt64);
+      lo.drop_last = true;
+      if (resume_this_epoch) skip_batches = state_.itr - state_.epoch_start_itr;
+    }
+    if (skip_batches > 0) {
+      order = order.slice(0, std::min(skip_batches * d_batch, order.size(0)));
+      lo.position_offset = (state_.epoch_start_itr + skip_batches) * d_batch;
+    }
+    if (resume_this_epoch) set_generator_state(state_.rng_state);
+    data::BatchLoader loader(data_, order, lo);
+
+    while (auto batch = loader.next()) {
+      if (options_.total_itr > 0 && state_.itr >= options_.total_itr) break;
+      ++state_.itr;
+      gan_.G->train();
+      gan_.D->train();
+      if (gan_.G_ema) gan_.G_ema->train();
+      auto losses = (*step_)(batch->x, batch->y, state_.itr);
+      if (!std::isfinite(losses.G_loss) || !std::isfinite(losses.D_loss_real) || !std::isfinite(losses.D_loss_fake))
+        throw Error("itr " + std::to_string(state_.itr) + ": non-finite loss (G_loss " + std::to_string(losses.G_loss) +
+                    ", D_loss_real " + std::to_string(losses.D_loss_real) + ", D_loss_fake " +
+                    std::to_string(losses.D_loss_fake) + "); stopped without saving" +
+                    (last_save_itr_ >= 0 ? "; the last good save (itr " + std::to_string(last_save_itr_) + ") is in " +
+                                               paths_.weights.string()
+                                         : std::string()));
+      text_log_->log(state_.itr, {{"G_loss", losses.G_loss}, {"D_loss_real", losses.D_loss_real},
+                                  {"D_loss_fake", losses.D_loss_fake}});
+      train_log_->log(losses_json(state_.itr, losses));
+      if (options_.on_step) options_.on_step(state_.itr, *batch, losses);
+      if (c.sv_log_interval > 0 && state_.itr % c.sv_log_interval == 0) {
+        auto svs = singular_values(*gan_.G, "G");
+        auto d_svs = singular_values(*gan_.D, "D");
+        svs.insert(svs.end(), d_svs.begin(), d_svs.end());
+        text_log_->log(state_.itr, svs);
+        Json j = Json::object().set("itr", state_.itr);
+        for (const auto& [k, v] : svs) j.set(k, v);
+        sv_log_->log(j);
+      }
+      if (show) {
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        double rate = (state_.itr - itr0) / std::max(secs, 1e-9);
+        const int64_t target = options_.total_itr > 0 ? options_.total_itr : -1;
+        std::fprintf(stderr, "\ritr %lld%s  %.2f it/s  G_loss %+.3f  D_real %+.3f  D_fake %+.3f",
+                     static_cast<long long>(state_.itr),
+                     target > 0 ? ("/" + std::to_string(target)).c_str() : "", rate, losses.G_loss,
+                     losses.D_loss_real, losses.D_loss_fake);
+        if (target > 0) std::fprintf(stderr, "  ETA %.0f s", (target - state_.itr) / std::max(rate, 1e-9));
+        std::fprintf(stderr, "   %s", stderr_is_terminal() ? "" : "\n");
+        std::fflush(stderr);
+      }
+      if (c.save_every > 0 && state_.itr % c.save_every == 0) save(true);
+      if (c.test_every > 0 && state_.itr % c.test_every == 0) test();
+      if (g_stop.load()) break;
+    }
+    if (g_stop.load() || (options_.total_itr > 0 && state_.itr >= options_.total_itr)) break;
+  }
+  if (show) std::fprintf(stderr, "\n");
+  // The end of the run (or a requested stop): make sure the last iteration is saved and scored.
+  if (last_save_itr_ != state_.itr) save(false);
+  if (!g_stop.load() && last_test_itr_ != state_.itr && options_.evaluator) test();
+  plots();
+  return state_;
+}
+
+void Trainer::save(bool with_copy) {
+  if (config_.G_eval_mode) {
+    gan_.G->eval();
+    if (gan_.G_ema) gan_.G_ema->eval();
+  }
+  state_.rng_state = generator_state();
+  save_weights_folder(paths_.weights, "", gan_.to_weights(state_));
+  if (with_copy && config_.num_save_copies > 0) {
+    save_weights_folder(paths_.weights, "copy" + std::to_string(state_.save_num), gan_.to_weights(state_));
+    state_.save_num = (state_.save_num + 1) % config_.num_save_copies;
+  }
+  last_save_itr_ = state_.itr;
+  if (options_.sample_sheets) sample_sheets();
+}
+
+void Trainer::sample_sheets() {
+  GeneratorImpl& which = (config_.ema && config_.use_ema && gan_.G_ema) ? *gan_.G_ema : *gan_.G;
+  torch::Tensor images;
+  {
+    torch::NoGradGuard no_grad;
+    images = which.forward(fixed_z_, which.shared(fixed_y_));
+  }
+  GridOptions g;
+  g.nrow = std::max<int64_t>(1, static_cast<int64_t>(std::sqrt(static_cast<double>(images.size(0)))));
+  save_image_grid(images, paths_.samples / ("fixed_samples" + std::to_string(state_.itr) + ".png"), g);
+}
+
+void Trainer::test() {
+  last_test_itr_ = state_.itr;
+  if (!options_.evaluator) return;
+  const bool use_ema = config_.ema && config_.use_ema && gan_.G_ema;
+  GeneratorImpl& which = use_ema ? *gan_.G_ema : *gan_.G;
+  if (config_.G_eval_mode) which.eval();
+  Json r = options_.evaluator->evaluate(which, state_.itr);
+  const double is_mean = r["IS_mean"].as_double(), fid = r["FID"].as_double();
+  if ((config_.which_best == "IS" && is_mean > state_.best_IS) || (config_.which_best == "FID" && fid < state_.best_FID)) {
+    if (config_.num_best_copies > 0) {
+      save_weights_folder(paths_.weights, "best" + std::to_string(state_.save_best_num), gan_.to_weights(state_));
+      state_.save_best_num = (state_.save_best_num + 1) % config_.num_best_copies;
+    }
+  }
+  state_.best_IS = std::max(state_.best_IS, is_mean);
+  state_.best_FID = std::min(state_.best_FID, fid);
+  Json rec = Json::object().set("itr", state_.itr).set("IS_mean", is_mean).set("IS_std", r["IS_std"].as_double()).set("FID", fid);
+  for (const auto& kv : r.items())
+    if (!rec.contains(kv.first)) rec.set(kv.first, kv.second);
+  test_log_->log(rec);
+  std::fprintf(stderr, "%sitr %lld: %s IS %.3f +/- %.3f, FID %.4f\n", options_.progress ? "\n" : "",
+               static_cast<long long>(state_.itr), options_.evaluator->name().c_str(), is_mean,
+               r["IS_std"].as_double(), fid);
+  plots();
+}
+
+void Trainer::plots() {
+  try {
+    PlotOptions o;
+    o.title = name_ + ": losses";
+    plot_jsonl(paths_.train_log, {"G_loss", "D_loss_real", "D_loss_fake"}, paths_.logs / "losses.png", o);
+    if (std::filesystem::exists(paths_.test_log)) {
+      o.title = name_ + ": FID";
+      plot_jsonl(paths_.test_log, {"FID"}, paths_.logs / "fid.png", o);
+      o.title = name_ + ": IS";
+      plot_jsonl(paths_.test_log, {"IS_mean"}, paths_.logs / "is.png", o);
+      o.title = name_ + ": conditional accuracy";
+      plot_jsonl(paths_.test_log, {"conditional_accuracy"}, paths_.logs / "accuracy.png", o);
+    }
+    if (std::filesystem::exists(paths_.logs / "sv_log.jsonl") && std::filesystem::file_size(paths_.logs / "sv_log.jsonl") > 0) {
+      auto keys = std::vector<std::string>();
+      std::ifstream in(paths_.logs / "sv_log.jsonl");
+      std::string first;
+      if (std::getline(in, first))
+        for (const auto& kv : Json::parse(first).items())
+          if (kv.first != "itr") keys.push_back(kv.first);
+      o.title = name_ + ": singular values";
+      plot_jsonl(paths_.logs / "sv_log.jsonl", keys, paths_.logs / "singular_values.png", o);
+    }
+  } catch (const std::exception& e) {
+    // Plots are a convenience: a failure is reported, never fatal to training.
+    std::cerr << "gan-train: plots not updated: " << e.what() << "\n";
+  }
+}
+
+}  // namespace biggan

@@ -1,0 +1,70 @@
+// gan-train's loop (train.py): data -> training step -> logs, saves, sample sheets, tests, as the
+// reference does it, plus an exact resume, graceful SIGINT/SIGTERM, NaN stops and plots.
+//
+// Random draws happen in the reference's order (seed; G, D, G_ema; z_ and fixed z/y; per data
+// iterator its base seed and sampler permutations; per step the noise), so the reference's run
+// with the same flags, seed and data is reproduced. Sample sheets and evaluations draw from
+// private generators, so saving and testing never change the training noise. A save also records
+// torch's generator state (after the step, and when the current epoch's data order was drawn), so
+// --resume continues bit-identically on the CPU.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "libbiggan/data/batch_loader.h"
+#include "libbiggan/training/evaluator.h"
+#include "libbiggan/training/experiment.h"
+#include "libbiggan/training/train_step.h"
+
+namespace biggan {
+
+struct TrainerOptions {
+  std::string data_path;     // the HDF5 training file
+  int64_t total_itr = 0;     // stop after this iteration (0: run num_epochs)
+  bool progress = false;     // one-line progress on stderr
+  int loader_threads = 2;
+  std::shared_ptr<Evaluator> evaluator;  // null: tests are skipped (logged as such)
+  bool sample_sheets = true;             // sheets at every save
+  // Called after every step (tests use it to compare the data order and the losses).
+  std::function<void(int64_t itr, const data::Batch& batch, const StepLosses& losses)> on_step;
+};
+
+class Trainer {
+ public:
+  // `config` must be complete (resolution, n_classes, roots). Opens the data and builds the models.
+  Trainer(Config config, TrainerOptions options);
+  ~Trainer();
+  // Trains until num_epochs or total_itr, or until a stop is requested; returns the final state.
+  TrainState run();
+
+  const std::string& experiment_name() const { return name_; }
+  const ExperimentPaths& paths() const { return paths_; }
+  Gan& gan() { return gan_; }
+
+  // Asks a running trainer to finish its current step, save and return (signal-safe).
+  static void request_stop();
+  // Installs SIGINT / SIGTERM handlers that call request_stop().
+  static void install_signal_handlers();
+
+ private:
+  void save(bool with_copy);
+  void test();
+  void sample_sheets();
+  void plots();
+
+  Config config_;
+  TrainerOptions options_;
+  std::string name_;
+  ExperimentPaths paths_;
+  Gan gan_;
+  TrainState state_;
+  std::shared_ptr<data::HDF5Dataset> data_;
+  torch::Tensor fixed_z_, fixed_y_;
+  std::unique_ptr<MetricTextLogger> text_log_;
+  std::unique_ptr<JsonlLogger> train_log_, test_log_, sv_log_;
+  std::unique_ptr<TrainStep> step_;
+  int64_t last_save_itr_ = -1, last_test_itr_ = -1;
+};
+
+}  // namespace biggan

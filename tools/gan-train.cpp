@@ -1,0 +1,33 @@
+// gan-train: BigGAN-PyTorch's train.py as a tool (see --help).
+#include <iostream>
+
+#include "libbiggan/training/train_cli.h"
+#include "libbiggan/util/cli.h"
+#include "libbiggan/util/error.h"
+
+int main(int argc, char** argv) {
+  return biggan::run_tool("gan-train", [&] {
+    biggan::TrainCommand cmd;
+    try {
+      cmd = biggan::parse_train_command(std::vector<std::string>(argv + 1, argv + argc));
+    } catch (const biggan::Error& e) {
+      std::cerr << "gan-train: " << e.what() << " (see --help)\n";
+      return static_cast<int>(biggan::kExitUsage);
+    }
+    if (cmd.help) {
+      std::cout << biggan::train_usage();
+      return 0;
+    }
+    biggan::setup_threads(cmd.threads);
+    if (!cmd.classifier.empty())
+      cmd.options.evaluator = biggan::make_classifier_evaluator(cmd.classifier, cmd.eval_real, cmd.eval_samples,
+                                                                static_cast<uint64_t>(cmd.config.seed) + 1);
+    if (!cmd.options.progress) cmd.options.progress = biggan::stderr_is_terminal();
+    biggan::Trainer trainer(cmd.config, cmd.options);
+    biggan::Trainer::install_signal_handlers();
+    std::cerr << "gan-train: experiment " << trainer.experiment_name() << "\n";
+    auto state = trainer.run();
+    std::cerr << "gan-train: stopped at itr " << state.itr << "; weights in " << trainer.paths().weights.string() << "\n";
+    return 0;
+  });
+}
