@@ -18,6 +18,8 @@ int64_t element_size(c10::ScalarType t) { return int64_t(c10::elementSize(t)); }
 
 // The first bytes of a file, or a clear error if it cannot be read.
 std::string head(const std::string& path, size_t n) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw input_error(path, "is a directory, not a torch file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw input_error(path, std::string("cannot open (") + std::strerror(errno) + ")");
   std::string b(n, '\0');

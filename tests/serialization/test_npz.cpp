@@ -145,6 +145,7 @@ TEST_CASE("bad npz files are clear errors") {
   std::string bytes = read_file(path);
   auto cut = (tmp / "cut.npz").string();
   for (size_t k = 0; k < 40; ++k) {
+    std::filesystem::remove(cut);  // no in-place truncation (slow on ext4, see test_torch_file_bad.cpp)
     std::ofstream(cut, std::ios::binary | std::ios::trunc).write(bytes.data(), std::streamsize(bytes.size() * k / 40));
     CHECK_THROWS_AS(npz::load(cut), Error);
   }
