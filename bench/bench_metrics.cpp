@@ -5,6 +5,7 @@
 #include <cxxopts.hpp>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include "libbiggan/metrics/feature_moments.h"

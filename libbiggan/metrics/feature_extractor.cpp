@@ -102,6 +102,13 @@ std::unique_ptr<FeatureExtractor> make_feature_extractor(const ExtractorOptions&
     auto flavor = o.network.empty() ? InceptionFlavor::kTorchvision : parse_flavor(o.network);
     torch::manual_seed(0);  // the same random network every run
     auto net = make_inception(flavor);
+    {
+      // He-normal conv weights (BN is the identity at init), so that the features of a random
+      // network keep their scale through the 94 layers instead of fading away or exploding.
+      torch::NoGradGuard ng;
+      for (auto& p : net->named_parameters(true))
+        if (p.value().dim() == 4) torch::nn::init::kaiming_normal_(p.value(), 0, torch::kFanIn, torch::kReLU);
+    }
     return std::make_unique<InceptionExtractor>(net, flavor_name(flavor) + "-inception (RANDOM WEIGHTS)", true,
                                                 device, o.channels_last);
   }

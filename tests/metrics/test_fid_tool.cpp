@@ -28,14 +28,14 @@ Json run_json(const std::string& cmd, const test::TempDir& dir) {
 TEST_CASE("fid: a stream round trip gives the same scores as the same images in an .npz and HDF5") {
   test::TempDir dir;
   torch::manual_seed(3);
-  auto images = torch::randint(0, 256, {12, 3, 16, 16}).to(torch::kUInt8);
-  auto labels = torch::arange(12);
+  auto images = torch::randint(0, 256, {8, 3, 16, 16}).to(torch::kUInt8);
+  auto labels = torch::arange(8);
   {
     std::ofstream f(dir / "s.msgpack", std::ios::binary);
     SampleStreamHeader h;
     h.height = h.width = 16;
     SampleStreamWriter w(f, h);
-    for (int i = 0; i < 12; i += 5) w.write(images.narrow(0, i, std::min(5, 12 - i)), labels.narrow(0, i, std::min(5, 12 - i)));
+    for (int i = 0; i < 8; i += 3) w.write(images.narrow(0, i, std::min(3, 8 - i)), labels.narrow(0, i, std::min(3, 8 - i)));
     w.finish();
   }
   // The reference's --sample_npz layout: x uint8 [N, H, W, 3], y.
@@ -45,11 +45,11 @@ TEST_CASE("fid: a stream round trip gives the same scores as the same images in 
     f.write("imgs", images);
     f.write("labels", labels);
   }
-  const std::string common = " --random-weights --batch-size 6 --splits 2";
+  const std::string common = " --random-weights --batch-size 4 --splits 2";
   const auto stream = "'" + (dir / "s.msgpack").string() + "'";
   std::cout << "stream piped into fid (random weights), samples moments saved\n";
   auto s = run_json(tool("fid") + common + " --save-moments '" + (dir / "s.npz").string() + "' - < " + stream, dir);
-  CHECK(s["images"].as_int() == 12);
+  CHECK(s["images"].as_int() == 8);
   CHECK(s["random_weights"].as_bool());
   std::cout << "the same images as the reference's --sample_npz layout\n";
   auto n = run_json(tool("fid") + common + " '" + (dir / "samples.npz").string() + "'", dir);
@@ -57,18 +57,19 @@ TEST_CASE("fid: a stream round trip gives the same scores as the same images in 
   CHECK(s["IS_std"].as_double() == n["IS_std"].as_double());
 
   std::cout << "inception-moments of the same images in an HDF5 file\n";
-  auto m = run_json(tool("inception-moments") + " --random-weights --batch-size 5 --save-features '" +
+  auto m = run_json(tool("inception-moments") + " --random-weights --batch-size 3 --save-features '" +
                         (dir / "data.h5").string() + "' -o '" + (dir / "ref.npz").string() + "'",
                     dir);
-  CHECK(m["images"].as_int() == 12);
+  CHECK(m["images"].as_int() == 8);
   torch::Tensor feats, sfeats;
   auto ref = load_moments_npz((dir / "ref.npz").string(), &feats);
   auto smp = load_moments_npz((dir / "s.npz").string(), &sfeats);
   CHECK(ref.random_weights);
   CHECK(ref.mu.numel() == 2048);
-  CHECK(feats.sizes() == torch::IntArrayRef({12, 2048}));
-  test::check_close(sfeats, feats, 1e-5, 1e-6, "stream features vs HDF5 features");
-  test::check_close(smp.mu, ref.mu, 1e-5, 1e-6, "stream mu vs HDF5 mu");
+  CHECK(feats.sizes() == torch::IntArrayRef({8, 2048}));
+  test::check_close(sfeats, feats, 1e-5, 0, "stream features vs HDF5 features");
+  test::check_close(smp.mu, ref.mu, 1e-5, 0, "stream mu vs HDF5 mu");
+  CHECK(ref.mu.abs().max().item<double>() > 1e-3);  // a random network that still yields real features
 
   std::cout << "fid of the two moment files (features inside: KID too)\n";
   auto f = run_json(tool("fid") + " '" + (dir / "s.npz").string() + "' '" + (dir / "ref.npz").string() + "'", dir);
@@ -76,8 +77,8 @@ TEST_CASE("fid: a stream round trip gives the same scores as the same images in 
   std::cout << "  FID of identical sets " << f["FID"].as_double() << " (tr sigma " << scale << "), KID "
             << f["KID_mean"].as_double() << "\n";
   CHECK(std::abs(f["FID"].as_double()) < 1e-3 * scale);  // same images: 0 up to rounding
-  CHECK(f.contains("FID_warning"));                         // 12 samples in 2048-d: singular
-  CHECK(f["KID_subset_size"].as_int() == 12);
+  CHECK(f.contains("FID_warning"));                         // 8 samples in 2048-d: singular
+  CHECK(f["KID_subset_size"].as_int() == 8);
   CHECK(f["random_weights"].as_bool());
 
   // Text output labels every number made with random weights.
