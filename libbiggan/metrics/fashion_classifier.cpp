@@ -70,11 +70,13 @@ torch::Tensor FashionClassifierImpl::features(const torch::Tensor& x_in) {
   x = F::max_pool2d(torch::relu(bn1_(conv1_(x))), F::MaxPool2dFuncOptions(2));
   x = F::max_pool2d(torch::relu(bn2_(conv2_(x))), F::MaxPool2dFuncOptions(2));
   x = F::max_pool2d(torch::relu(bn3_(conv3_(x))), F::MaxPool2dFuncOptions(2));
-  return torch::relu(fc_(x.flatten(1)));
+  // Before the ReLU: no unit is constant zero over a data set, so the feature covariance has full
+  // rank and the Fréchet distance sees every dimension.
+  return fc_(x.flatten(1));
 }
 
 torch::Tensor FashionClassifierImpl::logits_from_features(const torch::Tensor& f) {
-  return out_(F::dropout(f, F::DropoutFuncOptions().p(arch_.dropout).training(is_training())));
+  return out_(F::dropout(torch::relu(f), F::DropoutFuncOptions().p(arch_.dropout).training(is_training())));
 }
 
 torch::Tensor FashionClassifierImpl::logits(const torch::Tensor& x) { return logits_from_features(features(x)); }

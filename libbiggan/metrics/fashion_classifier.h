@@ -23,21 +23,23 @@ namespace biggan::metrics {
 
 // The architecture, stored in the weights file so that a mismatched file is a clear error.
 // Three stages of conv3×3 (no bias) + BatchNorm + ReLU + 2×2 max-pool, then
-// Linear(c3·(S/8)², feature_dim) + ReLU (the features), dropout in training, Linear(feature_dim, classes).
+// Linear(c3·(S/8)², feature_dim) (the features, taken before the ReLU), ReLU, dropout in training,
+// Linear(feature_dim, classes).
 struct ClassifierArch {
   int64_t image_size = 32;                 // S, divisible by 8
-  std::array<int64_t, 3> channels{32, 64, 128};
+  // 24,48,96: 91-92 % on Fashion-MNIST in 4 epochs at about 45 s of one core per epoch.
+  std::array<int64_t, 3> channels{24, 48, 96};
   int64_t feature_dim = 128;
   int64_t num_classes = 10;
   double dropout = 0.3;                    // training only; not part of the file's identity
   bool operator==(const ClassifierArch& o) const;
-  std::string describe() const;            // "S=32 channels=32,64,128 features=128 classes=10"
+  std::string describe() const;            // "S=32 channels=24,48,96 features=128 classes=10"
 };
 
 class FashionClassifierImpl : public torch::nn::Module {
  public:
   explicit FashionClassifierImpl(ClassifierArch arch = {});
-  // x: N×3×S×S in [-1, 1] (or uint8). [N, feature_dim] penultimate activations.
+  // x: N×3×S×S in [-1, 1] (or uint8). [N, feature_dim] penultimate activations (pre-ReLU).
   torch::Tensor features(const torch::Tensor& x);
   torch::Tensor logits_from_features(const torch::Tensor& features);
   // [N, num_classes] logits.
@@ -73,7 +75,8 @@ struct ClassifierTrainOptions {
 };
 
 // Trains from scratch on uint8 (or [-1, 1] float) N×3×S×S images with int64 labels in [0, classes).
-// Deterministic for a given seed and thread count. Returns the model in eval mode.
+// Deterministic for a given seed and thread count (the result may differ in the last bits between
+// thread counts, as LibTorch's reductions do). Returns the model in eval mode.
 FashionClassifier train_classifier(const torch::Tensor& images, const torch::Tensor& labels,
                                    const ClassifierTrainOptions& options = {});
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -339,6 +340,34 @@ std::vector<PlotSeries> read_jsonl_series(const std::filesystem::path& path, con
     }
   }
   return out;
+}
+
+PlotSeries read_itr_value_log(const std::filesystem::path& path, const std::string& name) {
+  std::ifstream in(path);
+  if (!in) throw input_error(path.string(), "cannot open the log (missing or unreadable)");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    if (line.find_first_not_of(" \t\r") != std::string::npos) lines.push_back(line);
+  PlotSeries s{name.empty() ? path.stem().string() : name, {}, {}};
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const char* p = lines[i].c_str();
+    char* end = nullptr;
+    const double itr = std::strtod(p, &end);
+    bool ok = end != p && *end == ':';
+    double v = 0;
+    if (ok) {
+      const char* q = end + 1;
+      v = std::strtod(q, &end);  // also reads "nan", "inf", "-inf"
+      ok = end != q && std::string(end).find_first_not_of(" \t\r") == std::string::npos;
+    }
+    if (!ok) {
+      if (i + 1 == lines.size()) break;  // a line still being written
+      throw input_error(path.string(), "line " + std::to_string(i + 1) + " is not 'itr: value'");
+    }
+    s.x.push_back(itr);
+    s.y.push_back(std::isfinite(v) ? v : std::numeric_limits<double>::quiet_NaN());
+  }
+  return s;
 }
 
 void plot_jsonl(const std::filesystem::path& jsonl_path, const std::vector<std::string>& keys,

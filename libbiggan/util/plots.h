@@ -42,6 +42,12 @@ std::vector<PlotSeries> read_jsonl_series(const std::filesystem::path& jsonl_pat
                                           const std::vector<std::string>& keys,
                                           const std::string& x_key = "itr");
 
+// The reference's per-metric text logs (BigGAN-PyTorch's MyLogger: one "itr: value" line each, e.g.
+// logs/<experiment>/G_loss.log or its singular-value logs). Python's "nan" / "inf" become gaps; the
+// series is named `name`, or the file's stem when empty. A malformed line other than a half-written
+// last one is a biggan::Error naming the file and line.
+PlotSeries read_itr_value_log(const std::filesystem::path& path, const std::string& name = "");
+
 // read_jsonl_series + save_plot. The title defaults to the file's name.
 void plot_jsonl(const std::filesystem::path& jsonl_path, const std::vector<std::string>& keys,
                 const std::filesystem::path& png_path, PlotOptions options = {},

@@ -140,3 +140,18 @@ TEST_CASE("read_jsonl_series: missing keys, NaN, wildcards, a half-written last 
   CHECK_THROWS_WITH(read_jsonl_series(bad, {"a"}), Catch::Contains("bad.jsonl") && Catch::Contains("line 2"));
   CHECK_THROWS_WITH(read_jsonl_series(dir / "none.jsonl", {"a"}), Catch::Contains("none.jsonl"));
 }
+
+TEST_CASE("read_itr_value_log reads the reference's per-metric logs") {
+  test::TempDir dir;
+  write_lines(dir / "G_loss.log", {"1: 1.500", "2: nan", "3: 0.250", "4: 0.1"});
+  auto s = read_itr_value_log(dir / "G_loss.log");
+  CHECK(s.name == "G_loss");
+  CHECK(s.x == std::vector<double>({1, 2, 3, 4}));
+  CHECK(s.y[0] == 1.5);
+  CHECK(std::isnan(s.y[1]));
+  CHECK(s.y[3] == 0.1);
+  write_lines(dir / "bad.log", {"1: 1.0", "two: 3", "3: 1"});
+  CHECK_THROWS_WITH(read_itr_value_log(dir / "bad.log"), Catch::Contains("bad.log") && Catch::Contains("line 2"));
+  write_lines(dir / "cut.log", {"1: 1.0", "2: "});
+  CHECK(read_itr_value_log(dir / "cut.log", "x").x.size() == 1);
+}
