@@ -16,7 +16,7 @@ void add_feature_options(cxxopts::Options& opts) {
        cxxopts::value<std::string>()->default_value(""))
       ("random-weights", "no weights file: a smoke test, every number is labelled meaningless")
       ("device", "cpu or cuda (default: cuda when available)", cxxopts::value<std::string>()->default_value(""))
-      ("channels-last", "run the network in channels-last memory format")
+      ("no-channels-last", "run the network in N×C×H×W memory format (default: channels-last)")
       ("batch-size", "images per forward pass", cxxopts::value<int64_t>()->default_value("50"))
       ("limit", "use at most this many images", cxxopts::value<int64_t>()->default_value("-1"))
       ("hdf5-dataset", "image dataset inside an HDF5 input", cxxopts::value<std::string>()->default_value("imgs"))
@@ -36,7 +36,7 @@ ExtractorOptions extractor_options(const cxxopts::ParseResult& args) {
   o.weights = args["inception-weights"].as<std::string>();
   o.random_weights = args.count("random-weights") > 0;
   o.device = args["device"].as<std::string>();
-  o.channels_last = args.count("channels-last") > 0;
+  o.channels_last = args.count("no-channels-last") == 0;
   return o;
 }
 
