@@ -178,7 +178,7 @@ torch::Tensor render_plot(const std::vector<PlotSeries>& series, const PlotOptio
     legend.push_back("(+" + std::to_string(series.size() - shown) + " more)");
     legend_w = std::max(legend_w, text_size(legend.back(), kTextScale).width);
   }
-  legend_w = std::min(legend_w + 34, o.width / 3);
+  legend_w = std::min(legend_w + 42, o.width / 3);
 
   // Y tick labels decide the left margin.
   std::vector<double> yt = o.log_y ? log_ticks(ylo, yhi) : nice_ticks(ylo, yhi, std::max(3, o.height / 80));
@@ -234,10 +234,12 @@ torch::Tensor render_plot(const std::vector<PlotSeries>& series, const PlotOptio
   for (size_t k = 0; k < series.size(); ++k) {
     const auto& s = series[k];
     const cv::Scalar color = kPalette[k % 10];
+    // Dense series (more points than pixels across, e.g. per-iteration losses) in thin lines.
+    const int thickness = static_cast<int>(s.x.size()) > (right - left) ? 1 : 2;
     std::vector<cv::Point> run;
     auto flush = [&] {
       if (run.size() == 1) cv::circle(area, run[0], 3 << kShift, color, cv::FILLED, cv::LINE_AA, kShift);
-      if (run.size() > 1) cv::polylines(area, run, false, color, 2, cv::LINE_AA, kShift);
+      if (run.size() > 1) cv::polylines(area, run, false, color, thickness, cv::LINE_AA, kShift);
       run.clear();
     };
     for (size_t i = 0; i < s.x.size(); ++i) {
@@ -268,7 +270,7 @@ torch::Tensor render_plot(const std::vector<PlotSeries>& series, const PlotOptio
       if (static_cast<int>(i) < shown) cv::line(img, {lx + 6, y}, {lx + 24, y}, kPalette[i % 10], 2, cv::LINE_AA);
       // Names longer than the box are cut, keeping their end (where series names differ).
       std::string name = legend[i];
-      while (name.size() > 4 && text_size(name, kTextScale).width > legend_w - 34) name = ".." + name.substr(3);
+      while (name.size() > 4 && text_size(name, kTextScale).width > legend_w - 42) name = ".." + name.substr(3);
       put_text(img, name, {lx + 30, y + th / 2}, kTextScale, static_cast<int>(i) < shown ? kBlack : kGray);
     }
   }

@@ -5,6 +5,7 @@
 
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/image_grid.h"
+#include "libbiggan/util/json.h"
 #include "libbiggan/util/plots.h"
 #include "tests/fixtures.h"
 
@@ -130,6 +131,21 @@ TEST_CASE("read_jsonl_series: missing keys, NaN, wildcards, a half-written last 
     PlotOptions lo;
     lo.log_y = true;
     plot_jsonl(log, {"sv_*"}, std::filesystem::path(keep) / "jsonl_svs.png", lo);
+    // A training-sized log: 5,000 noisy iterations, FID every 500.
+    std::vector<std::string> big;
+    auto gen = at::detail::createCPUGenerator(0);
+    auto noise = torch::randn({5000, 2}, gen);
+    for (int i = 1; i <= 5000; ++i) {
+      Json row = Json::object();
+      row.set("itr", Json(i));
+      row.set("G_loss", Json(1.0 + 0.5 * std::exp(-i / 1500.0) + 0.2 * noise[i - 1][0].item<double>()));
+      row.set("D_loss_real", Json(0.6 - 0.2 * std::exp(-i / 1500.0) + 0.1 * noise[i - 1][1].item<double>()));
+      if (i % 500 == 0) row.set("FID", Json(300.0 * std::exp(-i / 2000.0) + 20));
+      big.push_back(row.dump());
+    }
+    write_lines(dir / "big.jsonl", big);
+    plot_jsonl(dir / "big.jsonl", {"G_loss", "D_loss_real"}, std::filesystem::path(keep) / "big_losses.png");
+    plot_jsonl(dir / "big.jsonl", {"FID"}, std::filesystem::path(keep) / "big_fid.png", lo);
   }
   auto png = read_image_rgb(dir / "losses.png");
   CHECK(png.size(0) == PlotOptions{}.height);
