@@ -1,0 +1,161 @@
+// Benchmark of the models and the training step (issue 2): G forward (train and eval mode, no
+// grad, as the D steps and sampling run it) and one full training step (TrainStep: num_D_steps D
+// updates, the G update, EMA) at the reference's two CPU-sized configurations. bench_models.sh runs
+// this and the reference (bench_models_ref.py) with the same flags and prints the ratio.
+//
+// The configurations are lists of the reference's own command-line flags, so that both sides
+// build exactly the same models: `--print-flags NAME` prints them for the Python driver.
+// Usage: bench_models [--config c32|i128|all] [--threads 2] [--warmup 2] [--repeats 5]
+// Prints one JSON object per configuration (seconds per call, medians; wall and process CPU time).
+#include <cxxopts.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <iostream>
+#include <map>
+
+#include "libbiggan/training/gan.h"
+#include "libbiggan/training/noise.h"
+#include "libbiggan/training/train_step.h"
+#include "libbiggan/util/cli.h"
+#include "libbiggan/util/error.h"
+#include "libbiggan/util/json.h"
+
+using namespace biggan;
+
+namespace {
+
+// c32: scripts/launch_cifar_ema.sh with G_ch = D_ch = 32 and batch 32.
+// i128: scripts/launch_BigGAN_bs256x8.sh with G_ch = D_ch = 16, batch 8 and no accumulation
+// (one step of the 8-accumulation run is 8 of these G/D passes; the per-pass cost is the same).
+const std::map<std::string, std::vector<std::string>> kConfigs = {
+    {"c32",
+     {"--dataset", "C10", "--batch_size", "32", "--G_ch", "32", "--D_ch", "32",  //
+      "--num_G_accumulations", "1", "--num_D_accumulations", "1", "--num_D_steps", "4",
+      "--G_lr", "2e-4", "--D_lr", "2e-4", "--G_ortho", "0.0", "--G_attn", "0", "--D_attn", "0",
+      "--G_init", "N02", "--D_init", "N02", "--ema", "--use_ema", "--ema_start", "1000", "--seed", "0"}},
+    {"i128",
+     {"--dataset", "I128_hdf5", "--batch_size", "8", "--G_ch", "16", "--D_ch", "16",  //
+      "--num_G_accumulations", "1", "--num_D_accumulations", "1", "--num_D_steps", "1",
+      "--G_lr", "1e-4", "--D_lr", "4e-4", "--D_B2", "0.999", "--G_B2", "0.999",
+      "--G_attn", "64", "--D_attn", "64", "--G_nl", "inplace_relu", "--D_nl", "inplace_relu",
+      "--SN_eps", "1e-6", "--BN_eps", "1e-5", "--adam_eps", "1e-6", "--G_ortho", "0.0", "--G_shared",
+      "--G_init", "ortho", "--D_init", "ortho", "--hier", "--dim_z", "120", "--shared_dim", "128",
+      "--G_eval_mode", "--ema", "--use_ema", "--ema_start", "20000", "--seed", "0"}},
+};
+
+struct Timing {
+  double wall = 0, cpu = 0;  // medians, seconds per call
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Median wall and process CPU seconds of `repeats` calls after `warmup` untimed ones.
+Timing time_calls(int warmup, int repeats, const std::function<void()>& call) {
+  for (int i = 0; i < warmup; ++i) call();
+  std::vector<double> wall, cpu;
+  for (int i = 0; i < repeats; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::clock_t c0 = std::clock();
+    call();
+    cpu.push_back(static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC);
+    wall.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return {median(wall), median(cpu)};
+}
+
+int64_t count_parameters(torch::nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters()) n += p.numel();
+  return n;
+}
+
+Json bench_config(const std::string& name, int threads, int warmup, int repeats) {
+  Config c;
+  c.apply_reference_flags(kConfigs.at(name), "bench config " + name);
+  c.derive_from_dataset();
+  c.validate_model("bench config " + name);
+
+  // train.py's order: seed, G, D, G_ema; then prepare_z_y inside TrainStep.
+  torch::manual_seed(static_cast<uint64_t>(c.seed));
+  Gan gan = Gan::build(c);
+  TrainStep step(gan, std::make_shared<RandomNoise>(c.n_classes, c.z_var));
+  gan.G->train();
+  gan.D->train();
+
+  // A real batch as the loader gives it: batch_size * num_D_steps * num_D_accumulations images.
+  const int64_t d_batch = c.batch_size * c.num_D_steps * c.num_D_accumulations;
+  auto x = torch::randn({d_batch, 3, c.resolution, c.resolution}).clamp(-1, 1);
+  auto y = torch::randint(0, c.n_classes, {d_batch}, torch::kInt64);
+  int64_t itr = 0;
+  const Timing train = time_calls(warmup, repeats, [&] { step(x, y, ++itr); });
+
+  auto z = torch::randn({c.batch_size, gan.G->dim_z()});
+  auto gy = torch::randint(0, c.n_classes, {c.batch_size}, torch::kInt64);
+  torch::NoGradGuard no_grad;
+  auto forward = [&] { gan.G->forward(z, gan.G->shared(gy)); };
+  gan.G->train();
+  const Timing g_train = time_calls(warmup, repeats, forward);
+  gan.G->eval();
+  const Timing g_eval = time_calls(warmup, repeats, forward);
+
+  return Json::object()
+      .set("impl", Json(std::string("ours")))
+      .set("config", Json(name))
+      .set("threads", Json(static_cast<int64_t>(threads)))
+      .set("batch", Json(c.batch_size))
+      .set("num_D_steps", Json(c.num_D_steps))
+      .set("repeats", Json(static_cast<int64_t>(repeats)))
+      .set("train_step_s", Json(train.wall))
+      .set("train_step_cpu_s", Json(train.cpu))
+      .set("G_forward_train_s", Json(g_train.wall))
+      .set("G_forward_train_cpu_s", Json(g_train.cpu))
+      .set("G_forward_eval_s", Json(g_eval.wall))
+      .set("G_forward_eval_cpu_s", Json(g_eval.cpu))
+      .set("G_params", Json(count_parameters(*gan.G)))
+      .set("D_params", Json(count_parameters(*gan.D)));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_tool("bench_models", [&] {
+    cxxopts::Options opts("bench_models", "Times G forward and the training step (c32, i128).");
+    opts.add_options()("config", "c32, i128 or all", cxxopts::value<std::string>()->default_value("all"))(
+        "threads", "intra-op threads", cxxopts::value<int>()->default_value("2"))(
+        "warmup", "untimed calls first", cxxopts::value<int>()->default_value("2"))(
+        "repeats", "timed calls (the median is reported)", cxxopts::value<int>()->default_value("5"))(
+        "print-flags", "print NAME's reference flags (one line) and exit", cxxopts::value<std::string>())(
+        "h,help", "this help");
+    auto args = opts.parse(argc, argv);
+    if (args.count("help")) {
+      std::cout << opts.help() << "\nConfigurations: c32, i128 (reference flags: --print-flags NAME).\n";
+      return kExitOk;
+    }
+    if (args.count("print-flags")) {
+      const auto name = args["print-flags"].as<std::string>();
+      if (!kConfigs.count(name)) throw Error("--print-flags: unknown configuration '" + name + "'");
+      std::string line;
+      for (const auto& f : kConfigs.at(name)) line += (line.empty() ? "" : " ") + f;
+      std::cout << line << "\n";
+      return kExitOk;
+    }
+    const auto which = args["config"].as<std::string>();
+    if (which != "all" && !kConfigs.count(which))
+      throw Error("--config: unknown configuration '" + which + "' (c32, i128 or all)");
+    const int repeats = args["repeats"].as<int>(), warmup = args["warmup"].as<int>();
+    if (repeats < 1 || warmup < 0) throw Error("--repeats must be >= 1 and --warmup >= 0");
+    const int threads = setup_threads(args["threads"].as<int>());
+    for (const auto& [name, flags] : kConfigs) {
+      if (which != "all" && which != name) continue;
+      std::cout << bench_config(name, threads, warmup, repeats).dump() << std::endl;
+    }
+    return kExitOk;
+  });
+}

@@ -1,0 +1,85 @@
+"""The reference side of bench_models: BigGAN-PyTorch's G forward and training step on the CPU.
+Builds G, D, G_ema and the training function as train.py does (same flags, same order), with the
+device 'cpu' instead of 'cuda', and times them exactly as bench_models.cpp times ours.
+Usage: python3 bench_models_ref.py REF_DIR NAME THREADS WARMUP REPEATS -- REFERENCE_FLAGS...
+(REF_DIR: a BigGAN-PyTorch checkout; nothing of it is copied here, it is imported.)
+Prints one JSON object (seconds per call, medians; wall and process CPU time)."""
+import contextlib
+import json
+import statistics
+import sys
+import time
+
+ref, name, threads, warmup, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+assert sys.argv[6] == '--', 'usage: REF_DIR NAME THREADS WARMUP REPEATS -- FLAGS...'
+flags = sys.argv[7:]
+sys.path.insert(0, ref)
+import torch  # noqa: E402
+import utils  # noqa: E402
+import train_fns  # noqa: E402
+
+torch.set_num_threads(threads)
+
+
+def time_calls(call):
+  for _ in range(warmup):
+    call()
+  wall, cpu = [], []
+  for _ in range(repeats):
+    t, c = time.perf_counter(), time.process_time()
+    call()
+    cpu.append(time.process_time() - c)
+    wall.append(time.perf_counter() - t)
+  return statistics.median(wall), statistics.median(cpu)
+
+
+config = vars(utils.prepare_parser().parse_args(flags))
+config['resolution'] = utils.imsize_dict[config['dataset']]
+config['n_classes'] = utils.nclass_dict[config['dataset']]
+config['G_activation'] = utils.activation_dict[config['G_nl']]
+config['D_activation'] = utils.activation_dict[config['D_nl']]
+utils.seed_rng(config['seed'])
+model = __import__(config['model'])
+ema = None
+with contextlib.redirect_stdout(sys.stderr):  # the reference prints while building; stdout is for JSON
+  G = model.Generator(**config)
+  D = model.Discriminator(**config)
+  if config['ema']:
+    G_ema = model.Generator(**{**config, 'skip_init': True, 'no_optim': True})
+    ema = utils.ema(G, G_ema, config['ema_decay'], config['ema_start'])
+GD = model.G_D(G, D)
+state_dict = {'itr': 0, 'epoch': 0, 'config': config}
+bs = config['batch_size']
+z_, y_ = utils.prepare_z_y(max(config['G_batch_size'], bs), G.dim_z, config['n_classes'], device='cpu')
+train = train_fns.GAN_training_function(G, D, GD, z_, y_, ema, state_dict, config)
+G.train()
+D.train()
+
+d_batch = bs * config['num_D_steps'] * config['num_D_accumulations']
+x = torch.randn(d_batch, 3, config['resolution'], config['resolution']).clamp(-1, 1)
+y = torch.randint(0, config['n_classes'], (d_batch,))
+
+
+def step():
+  state_dict['itr'] += 1
+  train(x, y)
+
+
+train_wall, train_cpu = time_calls(step)
+
+z = torch.randn(bs, G.dim_z)
+gy = torch.randint(0, config['n_classes'], (bs,))
+with torch.no_grad():
+  def forward():
+    G(z, G.shared(gy))
+  G.train()
+  gt_wall, gt_cpu = time_calls(forward)
+  G.eval()
+  ge_wall, ge_cpu = time_calls(forward)
+
+print(json.dumps(dict(
+    impl='reference', config=name, threads=threads, batch=bs, num_D_steps=config['num_D_steps'], repeats=repeats,
+    train_step_s=train_wall, train_step_cpu_s=train_cpu,
+    G_forward_train_s=gt_wall, G_forward_train_cpu_s=gt_cpu,
+    G_forward_eval_s=ge_wall, G_forward_eval_cpu_s=ge_cpu,
+    G_params=sum(p.numel() for p in G.parameters()), D_params=sum(p.numel() for p in D.parameters()))), flush=True)
