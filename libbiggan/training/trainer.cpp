@@ -1,5 +1,7 @@
 #include "libbiggan/training/trainer.h"
 
+#include "libbiggan/training/sampling.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <atomic>
@@ -227,14 +229,11 @@ void Trainer::save(bool with_copy) {
 
 void Trainer::sample_sheets() {
   GeneratorImpl& which = (config_.ema && config_.use_ema && gan_.G_ema) ? *gan_.G_ema : *gan_.G;
-  torch::Tensor images;
-  {
-    torch::NoGradGuard no_grad;
-    images = which.forward(fixed_z_, which.shared(fixed_y_));
-  }
-  GridOptions g;
-  g.nrow = std::max<int64_t>(1, static_cast<int64_t>(std::sqrt(static_cast<double>(images.size(0)))));
-  save_image_grid(images, paths_.samples / ("fixed_samples" + std::to_string(state_.itr) + ".png"), g);
+  // A private generator per save: the sheets never shift the training noise (the reference draws
+  // them from the global one), and a resumed run writes the same sheets.
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(config_.seed) * 1000003u +
+                                                      static_cast<uint64_t>(state_.itr));
+  save_sample_sheets(which, fixed_z_, fixed_y_, paths_.samples, state_.itr, config_, gen);
 }
 
 void Trainer::test() {
