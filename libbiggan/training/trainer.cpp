@@ -279,9 +279,11 @@ void Trainer::plots() {
       auto keys = std::vector<std::string>();
       std::ifstream in(paths_.logs / "sv_log.jsonl");
       std::string first;
-      if (std::getline(in, first))
-        for (const auto& kv : Json::parse(first).items())
+      if (std::getline(in, first)) {
+        const Json record = Json::parse(first);
+        for (const auto& kv : record.items())
           if (kv.first != "itr") keys.push_back(kv.first);
+      }
       o.title = name_ + ": singular values";
       plot_jsonl(paths_.logs / "sv_log.jsonl", keys, paths_.logs / "singular_values.png", o);
     }

@@ -198,3 +198,57 @@ TEST_CASE("killing gan-train during saves never leaves an unloadable weights fol
   }
   std::cout << "  last save seen at itr " << last_itr << "\n";
 }
+
+namespace {
+// Scores nothing: returns fixed numbers, to check what the loop does with them.
+struct FixedEvaluator : Evaluator {
+  Json evaluate(GeneratorImpl&, int64_t itr) override {
+    return Json::object().set("IS_mean", 1.0 + itr).set("IS_std", 0.5).set("FID", 100.0 - itr).set("extra", 7);
+  }
+  std::string name() const override { return "fixed"; }
+};
+}  // namespace
+
+TEST_CASE("gan-train writes the reference's log files with its keys") {
+  if (!std::filesystem::exists(trajectory_dir() / "flags.txt")) {
+    WARN("no trajectory fixture: skipped");
+    return;
+  }
+  std::cout << "log files case\n";
+  torch::set_num_threads(2);
+  test::TempDir tmp;
+  auto cmd = parse_train_command(trajectory_args(
+      tmp.path, {"--total_itr", "4", "--test_every", "2", "--save_every", "2", "--sv_log_interval", "2",
+                 "--num_best_copies", "1", "--which_best", "FID"}));
+  cmd.options.evaluator = std::make_shared<FixedEvaluator>();
+  cmd.options.sample_sheets = true;
+  Trainer trainer(cmd.config, cmd.options);
+  auto state = trainer.run();
+  const auto& p = trainer.paths();
+  // utils.MetricsLogger: one JSON object per test with itr, IS_mean, IS_std, FID and _stamp.
+  std::ifstream test_log(p.test_log);
+  std::vector<Json> tests;
+  for (std::string line; std::getline(test_log, line);) tests.push_back(Json::parse(line));
+  REQUIRE(tests.size() == 2);
+  for (const char* key : {"itr", "IS_mean", "IS_std", "FID", "_stamp"}) CHECK(tests[0].contains(key));
+  CHECK(tests[1]["itr"].as_int() == 4);
+  CHECK(tests[1]["FID"].as_double() == 96.0);
+  // utils.MyLogger: logs/<name>/<metric>.log with "itr: %3.3e" lines, and the SV logs.
+  for (const char* metric : {"G_loss", "D_loss_real", "D_loss_fake"}) {
+    std::ifstream f(p.logs / (std::string(metric) + ".log"));
+    std::string first;
+    REQUIRE(std::getline(f, first));
+    CHECK(first.rfind("1: ", 0) == 0);
+    CHECK((first.find("e+") != std::string::npos || first.find("e-") != std::string::npos));
+  }
+  CHECK(std::filesystem::exists(p.logs / "G_linear_sv0.log"));
+  CHECK(std::filesystem::exists(p.logs / "metalog.txt"));
+  // The best copy by FID and the state's bests, as train_fns.test keeps them.
+  CHECK(std::filesystem::exists(p.weights / "G_best0.pth"));
+  CHECK(state.best_FID == 96.0);
+  CHECK(state.best_IS == 5.0);
+  // Sheets at each save, plots after each test.
+  CHECK(std::filesystem::exists(p.samples / "fixed_samples2.png"));
+  CHECK(std::filesystem::exists(p.logs / "losses.png"));
+  CHECK(std::filesystem::exists(p.logs / "fid.png"));
+}
