@@ -5,7 +5,7 @@
 //
 // The configurations are lists of the reference's own command-line flags, so that both sides
 // build exactly the same models: `--print-flags NAME` prints them for the Python driver.
-// Usage: bench_models [--config c32|i128|all] [--threads 2] [--warmup 2] [--repeats 5]
+// Usage: bench_models [--config c32|i128|all] [--threads 2] [--warmup 2] [--repeats 5] [--profile PREFIX]
 // Prints one JSON object per configuration (seconds per call, medians; wall and process CPU time).
 #include <cxxopts.hpp>
 #include <algorithm>
@@ -15,6 +15,8 @@
 #include <functional>
 #include <iostream>
 #include <map>
+
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "libbiggan/training/gan.h"
 #include "libbiggan/training/noise.h"
@@ -76,7 +78,15 @@ int64_t count_parameters(torch::nn::Module& m) {
   return n;
 }
 
-Json bench_config(const std::string& name, int threads, int warmup, int repeats) {
+// With --profile: one call under the autograd profiler, written as a Chrome trace (per-op times,
+// to compare with the reference's trace from bench_models_ref.py --profile).
+void profile_call(const std::string& prefix, const std::string& what, const std::function<void()>& call) {
+  if (prefix.empty()) return;
+  torch::autograd::profiler::RecordProfile guard(prefix + what + ".json");
+  call();
+}
+
+Json bench_config(const std::string& name, int threads, int warmup, int repeats, const std::string& profile) {
   Config c;
   c.apply_reference_flags(kConfigs.at(name), "bench config " + name);
   c.derive_from_dataset();
@@ -95,6 +105,7 @@ Json bench_config(const std::string& name, int threads, int warmup, int repeats)
   auto y = torch::randint(0, c.n_classes, {d_batch}, torch::kInt64);
   int64_t itr = 0;
   const Timing train = time_calls(warmup, repeats, [&] { step(x, y, ++itr); });
+  profile_call(profile, name + "_step", [&] { step(x, y, ++itr); });
 
   auto z = torch::randn({c.batch_size, gan.G->dim_z()});
   auto gy = torch::randint(0, c.n_classes, {c.batch_size}, torch::kInt64);
@@ -102,8 +113,10 @@ Json bench_config(const std::string& name, int threads, int warmup, int repeats)
   auto forward = [&] { gan.G->forward(z, gan.G->shared(gy)); };
   gan.G->train();
   const Timing g_train = time_calls(warmup, repeats, forward);
+  profile_call(profile, name + "_G_train", forward);
   gan.G->eval();
   const Timing g_eval = time_calls(warmup, repeats, forward);
+  profile_call(profile, name + "_G_eval", forward);
 
   return Json::object()
       .set("impl", Json(std::string("ours")))
@@ -132,6 +145,8 @@ int main(int argc, char** argv) {
         "warmup", "untimed calls first", cxxopts::value<int>()->default_value("2"))(
         "repeats", "timed calls (the median is reported)", cxxopts::value<int>()->default_value("5"))(
         "print-flags", "print NAME's reference flags (one line) and exit", cxxopts::value<std::string>())(
+        "profile", "also write Chrome traces of one call each to PREFIX<config>_{step,G_train,G_eval}.json",
+        cxxopts::value<std::string>()->default_value(""))(
         "h,help", "this help");
     auto args = opts.parse(argc, argv);
     if (args.count("help")) {
@@ -154,7 +169,7 @@ int main(int argc, char** argv) {
     const int threads = setup_threads(args["threads"].as<int>());
     for (const auto& [name, flags] : kConfigs) {
       if (which != "all" && which != name) continue;
-      std::cout << bench_config(name, threads, warmup, repeats).dump() << std::endl;
+      std::cout << bench_config(name, threads, warmup, repeats, args["profile"].as<std::string>()).dump() << std::endl;
     }
     return kExitOk;
   });

@@ -39,11 +39,17 @@ for name in $CONFIGS; do
   flags=$("$BUILD/bench_models" --print-flags "$name")
   round=1
   while [ "$round" -le "$ROUNDS" ]; do
-    echo "== $name round $round: ours" >&2
-    "$BUILD/bench_models" --config "$name" --threads "$THREADS" --warmup "$WARMUP" --repeats "$REPEATS" >> "$OUT"
-    echo "== $name round $round: reference" >&2
-    # shellcheck disable=SC2086  # the flags are words
-    OMP_NUM_THREADS=$THREADS /usr/bin/python3 "$HERE/bench_models_ref.py" "$REF" "$name" "$THREADS" "$WARMUP" "$REPEATS" -- $flags >> "$OUT"
+    # Odd rounds run ours first, even rounds the reference first (drifting load hits both alike).
+    [ $((round % 2)) = 1 ] && order="ours reference" || order="reference ours"
+    for impl in $order; do
+      echo "== $name round $round: $impl ($(cut -d' ' -f1 /proc/loadavg) load)" >&2
+      if [ "$impl" = ours ]; then
+        OMP_NUM_THREADS=$THREADS "$BUILD/bench_models" --config "$name" --threads "$THREADS" --warmup "$WARMUP" --repeats "$REPEATS" >> "$OUT"
+      else
+        # shellcheck disable=SC2086  # the flags are words
+        OMP_NUM_THREADS=$THREADS /usr/bin/python3 "$HERE/bench_models_ref.py" "$REF" "$name" "$THREADS" "$WARMUP" "$REPEATS" -- $flags >> "$OUT" 2> /dev/null
+      fi
+    done
     round=$((round + 1))
   done
 done

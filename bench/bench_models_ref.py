@@ -1,7 +1,8 @@
 """The reference side of bench_models: BigGAN-PyTorch's G forward and training step on the CPU.
 Builds G, D, G_ema and the training function as train.py does (same flags, same order), with the
 device 'cpu' instead of 'cuda', and times them exactly as bench_models.cpp times ours.
-Usage: python3 bench_models_ref.py REF_DIR NAME THREADS WARMUP REPEATS -- REFERENCE_FLAGS...
+Usage: python3 bench_models_ref.py REF_DIR NAME THREADS WARMUP REPEATS [PROFILE_PREFIX] -- REFERENCE_FLAGS...
+(with PROFILE_PREFIX, also Chrome traces of one call each, as bench_models --profile writes them)
 (REF_DIR: a BigGAN-PyTorch checkout; nothing of it is copied here, it is imported.)
 Prints one JSON object (seconds per call, medians; wall and process CPU time)."""
 import contextlib
@@ -11,8 +12,10 @@ import sys
 import time
 
 ref, name, threads, warmup, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-assert sys.argv[6] == '--', 'usage: REF_DIR NAME THREADS WARMUP REPEATS -- FLAGS...'
-flags = sys.argv[7:]
+rest = sys.argv[6:]
+profile = rest.pop(0) if rest and rest[0] != '--' else ''
+assert rest and rest[0] == '--', 'usage: REF_DIR NAME THREADS WARMUP REPEATS [PROFILE_PREFIX] -- FLAGS...'
+flags = rest[1:]
 sys.path.insert(0, ref)
 import torch  # noqa: E402
 import utils  # noqa: E402
@@ -31,6 +34,13 @@ def time_calls(call):
     cpu.append(time.process_time() - c)
     wall.append(time.perf_counter() - t)
   return statistics.median(wall), statistics.median(cpu)
+
+
+def profile_call(what, call):
+  if profile:
+    with torch.autograd.profiler.profile() as prof:
+      call()
+    prof.export_chrome_trace(f'{profile}{name}_{what}.json')
 
 
 config = vars(utils.prepare_parser().parse_args(flags))
@@ -66,6 +76,7 @@ def step():
 
 
 train_wall, train_cpu = time_calls(step)
+profile_call('step', step)
 
 z = torch.randn(bs, G.dim_z)
 gy = torch.randint(0, config['n_classes'], (bs,))
@@ -74,8 +85,10 @@ with torch.no_grad():
     G(z, G.shared(gy))
   G.train()
   gt_wall, gt_cpu = time_calls(forward)
+  profile_call('G_train', forward)
   G.eval()
   ge_wall, ge_cpu = time_calls(forward)
+  profile_call('G_eval', forward)
 
 print(json.dumps(dict(
     impl='reference', config=name, threads=threads, batch=bs, num_D_steps=config['num_D_steps'], repeats=repeats,
