@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
     if (!cmd.classifier.empty())
       cmd.options.evaluator = biggan::make_classifier_evaluator(cmd.classifier, cmd.eval_real, cmd.eval_samples,
                                                                 static_cast<uint64_t>(cmd.config.seed) + 1);
+    if (!cmd.inception_weights.empty())
+      cmd.options.evaluator = biggan::make_inception_evaluator(
+          cmd.network, cmd.inception_weights, cmd.moments, cmd.config.num_inception_images,
+          std::max(cmd.config.G_batch_size, cmd.config.batch_size), cmd.config.z_var);
     if (!cmd.options.progress) cmd.options.progress = biggan::stderr_is_terminal();
     biggan::Trainer trainer(cmd.config, cmd.options);
     biggan::Trainer::install_signal_handlers();

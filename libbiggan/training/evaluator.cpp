@@ -3,6 +3,9 @@
 #include <cmath>
 
 #include "libbiggan/metrics/fashion_classifier.h"
+#include "libbiggan/metrics/feature_extractor.h"
+#include "libbiggan/metrics/moments_file.h"
+#include "libbiggan/training/sample_scores.h"
 #include "libbiggan/util/error.h"
 
 namespace biggan {
@@ -53,7 +56,49 @@ class ClassifierEvaluator : public Evaluator {
   uint64_t seed_;
 };
 
+class InceptionEvaluator : public Evaluator {
+ public:
+  InceptionEvaluator(const std::string& network, const std::string& weights, const std::string& moments_npz,
+                     int64_t num_samples, int64_t batch_size, double z_var)
+      : reference_(metrics::load_moments_npz(moments_npz)),
+        num_samples_(num_samples),
+        batch_size_(batch_size),
+        z_var_(z_var) {
+    metrics::ExtractorOptions o;
+    o.network = network;
+    o.weights = weights;
+    extractor_ = metrics::make_feature_extractor(o);
+  }
+
+  Json evaluate(GeneratorImpl& G, int64_t) override {
+    LatentOptions lo;
+    lo.z_var = z_var_;
+    auto device = G.parameters().empty() ? torch::Device(torch::kCPU) : G.parameters()[0].device();
+    LatentSampler sampler(batch_size_, G.dim_z(), G.n_classes(), lo, -1, device);
+    auto s = score_samples(G, sampler, num_samples_, *extractor_, &reference_);
+    return Json::object()
+        .set("IS_mean", s.has_is ? s.IS_mean : std::nan(""))
+        .set("IS_std", s.has_is ? s.IS_std : std::nan(""))
+        .set("FID", s.has_fid ? s.FID : std::nan(""))
+        .set("num_samples", s.count)
+        .set("metric_network", extractor_->description());
+  }
+  std::string name() const override { return "inception"; }
+
+ private:
+  metrics::Moments reference_;
+  std::unique_ptr<metrics::FeatureExtractor> extractor_;
+  int64_t num_samples_, batch_size_;
+  double z_var_;
+};
+
 }  // namespace
+
+std::unique_ptr<Evaluator> make_inception_evaluator(const std::string& network, const std::string& weights,
+                                                    const std::string& moments_npz, int64_t num_samples,
+                                                    int64_t batch_size, double z_var) {
+  return std::make_unique<InceptionEvaluator>(network, weights, moments_npz, num_samples, batch_size, z_var);
+}
 
 std::unique_ptr<Evaluator> make_classifier_evaluator(const std::string& classifier_path,
                                                      const std::string& real_images_h5, int64_t num_samples,

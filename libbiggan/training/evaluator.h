@@ -33,4 +33,11 @@ std::unique_ptr<Evaluator> make_classifier_evaluator(const std::string& classifi
                                                      const std::string& real_images_h5, int64_t num_samples,
                                                      uint64_t seed);
 
+// The reference's test: IS (10 splits) and FID of `num_samples` samples of G (drawn as utils.sample
+// does, G_batch_size at a time) against the data set's Inception moments (.npz), with a feature
+// network of libbiggan/metrics (torchvision Inception as the reference, or pytorch-fid's).
+std::unique_ptr<Evaluator> make_inception_evaluator(const std::string& network, const std::string& weights,
+                                                    const std::string& moments_npz, int64_t num_samples,
+                                                    int64_t batch_size, double z_var);
+
 }  // namespace biggan

@@ -23,6 +23,9 @@ const OwnFlag kOwnFlags[] = {
     {"classifier", true, "Fashion-MNIST classifier weights: test with classifier-FID / IS / accuracy"},
     {"eval_real", true, "real images (HDF5) the classifier yardstick compares against"},
     {"eval_samples", true, "samples per test for the classifier yardstick (default 2000)"},
+    {"inception_weights", true, "Inception weights (.pth): IS / FID of num_inception_images samples at each test"},
+    {"moments", true, "the data set's Inception moments (.npz from inception-moments) for FID"},
+    {"network", true, "Inception flavour: torchvision (the reference's scorer) or fid (pytorch-fid's)"},
     {"loader_threads", true, "background threads preparing batches (default 2)"},
     {"threads", true, "LibTorch threads (default: all cores)"},
     {"progress", false, "one-line progress on stderr even when it is not a terminal"},
@@ -113,6 +116,9 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
     else if (n == "classifier") cmd.classifier = value;
     else if (n == "eval_real") cmd.eval_real = value;
     else if (n == "eval_samples") cmd.eval_samples = as_int("eval_samples");
+    else if (n == "inception_weights") cmd.inception_weights = value;
+    else if (n == "moments") cmd.moments = value;
+    else if (n == "network") cmd.network = value;
     else if (n == "loader_threads") cmd.options.loader_threads = static_cast<int>(as_int("loader_threads"));
     else if (n == "threads") cmd.threads = static_cast<int>(as_int("threads"));
     else if (n == "progress") cmd.options.progress = true;
@@ -144,6 +150,10 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
   if (cmd.options.total_itr < 0) throw Error("--total_itr must be >= 0");
   if (!cmd.classifier.empty() && cmd.eval_real.empty())
     throw Error("--classifier needs --eval_real (the real images to compare against)");
+  if (!cmd.inception_weights.empty() && cmd.moments.empty())
+    throw Error("--inception_weights needs --moments (the data set's Inception moments)");
+  if (!cmd.inception_weights.empty() && !cmd.classifier.empty())
+    throw Error("give either --classifier or --inception_weights, not both");
   return cmd;
 }
 

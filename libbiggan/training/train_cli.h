@@ -15,6 +15,9 @@ struct TrainCommand {
   std::string classifier;      // --classifier: Fashion classifier weights for the yardstick
   std::string eval_real;       // --eval_real: real images (HDF5) the yardstick compares against
   int64_t eval_samples = 2000; // --eval_samples
+  std::string inception_weights;  // --inception_weights: Inception IS/FID at each test
+  std::string moments;            // --moments: the data set's Inception moments (.npz)
+  std::string network;            // --network: torchvision (default) or fid
   bool help = false;
 };
 

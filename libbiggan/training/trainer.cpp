@@ -242,7 +242,10 @@ void Trainer::test() {
   const bool use_ema = config_.ema && config_.use_ema && gan_.G_ema;
   GeneratorImpl& which = use_ema ? *gan_.G_ema : *gan_.G;
   if (config_.G_eval_mode) which.eval();
+  // Whatever the evaluator draws, training noise continues as if no test had run.
+  const auto rng = generator_state();
   Json r = options_.evaluator->evaluate(which, state_.itr);
+  set_generator_state(rng);
   const double is_mean = r["IS_mean"].as_double(), fid = r["FID"].as_double();
   if ((config_.which_best == "IS" && is_mean > state_.best_IS) || (config_.which_best == "FID" && fid < state_.best_FID)) {
     if (config_.num_best_copies > 0) {
