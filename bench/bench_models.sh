@@ -9,7 +9,8 @@
 # REF_DIR defaults to $BIGGAN_REFERENCE, then ../ref/biggan beside the repository.
 # Needs /usr/bin/python3 with torch (Debian's python3-torch). With --rounds R each side runs R
 # times, alternating, and the table shows the median over rounds (steadier on a shared machine).
-# The CPUs may be shared: the table also shows process CPU seconds, less sensitive to other load.
+# The CPUs may be shared: the table also shows process CPU seconds and the median of per-round
+# ratios. BENCH_MODELS_SAVE=FILE keeps the JSON lines (bench_models_table.py FILE reprints the table).
 set -eu
 [ $# -ge 1 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
 BUILD=$(cd "$1" && pwd); shift
@@ -33,7 +34,7 @@ done
 REF=$(cd "$REF" && pwd)
 
 OUT=$(mktemp)
-trap 'rm -f "$OUT"' EXIT
+trap 'rm -f "$OUT" "$OUT.err"' EXIT
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs" >&2
 for name in $CONFIGS; do
   flags=$("$BUILD/bench_models" --print-flags "$name")
@@ -47,36 +48,15 @@ for name in $CONFIGS; do
         OMP_NUM_THREADS=$THREADS "$BUILD/bench_models" --config "$name" --threads "$THREADS" --warmup "$WARMUP" --repeats "$REPEATS" >> "$OUT"
       else
         # shellcheck disable=SC2086  # the flags are words
-        OMP_NUM_THREADS=$THREADS /usr/bin/python3 "$HERE/bench_models_ref.py" "$REF" "$name" "$THREADS" "$WARMUP" "$REPEATS" -- $flags >> "$OUT" 2> /dev/null
+        OMP_NUM_THREADS=$THREADS /usr/bin/python3 "$HERE/bench_models_ref.py" "$REF" "$name" "$THREADS" "$WARMUP" "$REPEATS" -- $flags >> "$OUT" 2> "$OUT.err" \
+          || { cat "$OUT.err" >&2; exit 1; }  # the reference's construction chatter only on failure
       fi
     done
     round=$((round + 1))
   done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+[ -z "${BENCH_MODELS_SAVE:-}" ] || cp "$OUT" "$BENCH_MODELS_SAVE"
 
 if [ "$JSON" = 1 ]; then cat "$OUT"; exit 0; fi
-/usr/bin/python3 - "$OUT" <<'EOF'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-configs = list(dict.fromkeys(r['config'] for r in rows))
-parts = [('G forward, train mode', 'G_forward_train'), ('G forward, eval mode', 'G_forward_eval'),
-         ('training step', 'train_step')]
-print(f"{'config':<6} {'what':<22} {'ours s':>9} {'ref s':>9} {'ratio':>6}   {'ours cpu':>9} {'ref cpu':>9} {'ratio':>6}")
-for c in configs:
-  ours = [r for r in rows if r['config'] == c and r['impl'] == 'ours']
-  ref = [r for r in rows if r['config'] == c and r['impl'] == 'reference']
-  if ours[0]['G_params'] != ref[0]['G_params'] or ours[0]['D_params'] != ref[0]['D_params']:
-    sys.exit(f'{c}: parameter counts differ (G {ours[0]["G_params"]} vs {ref[0]["G_params"]}, '
-             f'D {ours[0]["D_params"]} vs {ref[0]["D_params"]}): not the same model')
-  for label, key in parts:
-    o = statistics.median(r[key + '_s'] for r in ours)
-    f = statistics.median(r[key + '_s'] for r in ref)
-    oc = statistics.median(r[key + '_cpu_s'] for r in ours)
-    fc = statistics.median(r[key + '_cpu_s'] for r in ref)
-    print(f'{c:<6} {label:<22} {o:9.3f} {f:9.3f} {o / f:6.2f}   {oc:9.3f} {fc:9.3f} {oc / fc:6.2f}')
-r = rows[0]
-print(f"(seconds per call, median of {r['repeats']} after warm-up, over {len(rows) // (2 * len(configs))} round(s); "
-      f"{r['threads']} threads; batch: " + ', '.join(f"{c} {[x for x in rows if x['config'] == c][0]['batch']}" for c in configs) +
-      "; training step = num_D_steps D updates + 1 G update + EMA)")
-EOF
+/usr/bin/python3 "$HERE/bench_models_table.py" "$OUT"
