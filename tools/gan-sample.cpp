@@ -14,6 +14,7 @@
 #include "libbiggan/training/sampling.h"
 #include "libbiggan/util/atomic_file.h"
 #include "libbiggan/util/cli.h"
+#include "libbiggan/util/device.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/json.h"
 #include "libbiggan/util/progress.h"
@@ -170,11 +171,7 @@ int main(int argc, char** argv) {
     const bool progress = args.count("progress") || stderr_is_terminal();
     setup_threads(args["threads"].as<int>());
 
-    std::string dev_name = args["device"].as<std::string>();
-    if (dev_name.empty()) dev_name = torch::cuda::is_available() ? "cuda" : "cpu";
-    if (dev_name != "cpu" && dev_name != "cuda") throw exception("--device is cpu or cuda");
-    if (dev_name == "cuda" && !torch::cuda::is_available()) throw Error("--device cuda: no CUDA device available");
-    const torch::Device device(dev_name == "cuda" ? torch::kCUDA : torch::kCPU);
+    const torch::Device device = pick_device(args["device"].as<std::string>());
 
     // The reference's order: seed, build G (its construction draws), load, then prepare_z_y.
     torch::manual_seed(static_cast<uint64_t>(args["seed"].as<int64_t>()));
@@ -339,7 +336,7 @@ int main(int argc, char** argv) {
       }
       eo.weights = args["inception-weights"].as<std::string>();
       eo.random_weights = args.count("random-weights") > 0;
-      eo.device = dev_name;
+      eo.device = device.str();
       metrics::Moments ref;
       if (args.count("moments")) ref = metrics::load_moments_npz(args["moments"].as<std::string>());
       // A random-weight scorer reseeds torch's generator; the curve's draws go on from ours.

@@ -7,17 +7,11 @@
 
 #include "libbiggan/metrics/inception.h"
 #include "libbiggan/serialization/torch_file.h"
+#include "libbiggan/util/device.h"
 #include "libbiggan/util/error.h"
 
 namespace biggan::metrics {
 namespace {
-
-torch::Device pick_device(const std::string& name) {
-  if (name.empty()) return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  if (name == "cuda" && !torch::cuda::is_available())
-    throw Error("--device cuda: this build or machine has no CUDA");
-  return torch::Device(name);
-}
 
 class InceptionExtractor : public FeatureExtractor {
  public:

@@ -43,7 +43,7 @@ void orthogonal_init(torch::Tensor& w) {
   const int64_t cols = w.numel() / rows;
   auto flattened = torch::empty({rows, cols}, w.options()).normal_(0, 1);
   if (rows < cols) flattened.t_();
-  auto qr = torch::linalg::qr(flattened, "reduced");
+  auto qr = at::linalg_qr(flattened, "reduced");
   auto q = std::get<0>(qr);
   auto d = torch::diag(std::get<1>(qr), 0);
   q *= d.sign();

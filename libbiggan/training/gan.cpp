@@ -23,6 +23,12 @@ Gan Gan::build(const Config& config) {
   return gan;
 }
 
+void Gan::to(torch::Device device) {
+  G->to(device);
+  D->to(device);
+  if (G_ema) G_ema->to(device);
+}
+
 std::vector<torch::Tensor> Gan::G_parameters() const { return G->parameters(true); }
 std::vector<torch::Tensor> Gan::D_parameters() const { return D->parameters(true); }
 

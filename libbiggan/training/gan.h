@@ -27,6 +27,10 @@ struct Gan {
   // exactly the reference's construction and RNG order. The caller seeds torch's generator first.
   static Gan build(const Config& config);
 
+  // Moves G, D and G_ema (and with them what the optimisers and the EMA hold) to `device`, as the
+  // reference's .to(device) after construction: tensors keep their identity, only their data moves.
+  void to(torch::Device device);
+
   // Parameters of G in order, of D in order (the optimisers' index order).
   std::vector<torch::Tensor> G_parameters() const;
   std::vector<torch::Tensor> D_parameters() const;

@@ -4,6 +4,7 @@
 
 #include "libbiggan/data/hdf5_dataset.h"
 #include "libbiggan/util/atomic_file.h"
+#include "libbiggan/util/device.h"
 #include "libbiggan/util/error.h"
 
 namespace biggan {
@@ -28,6 +29,7 @@ const OwnFlag kOwnFlags[] = {
     {"network", true, "Inception flavour: torchvision (the reference's scorer) or fid (pytorch-fid's)"},
     {"loader_threads", true, "background threads preparing batches (default 2)"},
     {"threads", true, "LibTorch threads (default: all cores)"},
+    {"device", true, "cpu, cuda or cuda:N (default: cuda when this build and machine have it)"},
     {"progress", false, "one-line progress on stderr even when it is not a terminal"},
     {"no_sheets", false, "do not write sample sheets at saves"},
     {"help", false, "show this help"},
@@ -68,6 +70,7 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
   TrainCommand cmd;
   std::vector<std::string> reference;
   std::string n_classes_text;
+  std::string device_name;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     const OwnFlag* own = nullptr;
@@ -121,11 +124,13 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
     else if (n == "network") cmd.network = value;
     else if (n == "loader_threads") cmd.options.loader_threads = static_cast<int>(as_int("loader_threads"));
     else if (n == "threads") cmd.threads = static_cast<int>(as_int("threads"));
+    else if (n == "device") device_name = value;
     else if (n == "progress") cmd.options.progress = true;
     else if (n == "no_sheets") cmd.options.sample_sheets = false;
     else if (n == "help") cmd.help = true;
   }
   if (cmd.help) return cmd;
+  cmd.options.device = pick_device(device_name);
   cmd.config.apply_reference_flags(reference, "gan-train flags");
   cmd.config.update_roots();
   // The data file: ours if given, else where the reference looks.

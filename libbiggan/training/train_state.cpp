@@ -16,6 +16,7 @@ c10::IValue TrainState::to_ivalue() const {
   if (rng_state.defined()) d.insert("rng_state", rng_state);
   if (epoch_rng_state.defined()) d.insert("epoch_rng_state", epoch_rng_state);
   if (epoch_start_itr >= 0) d.insert("epoch_start_itr", epoch_start_itr);
+  if (cuda_rng_state.defined()) d.insert("cuda_rng_state", cuda_rng_state);
   return d;
 }
 
@@ -56,6 +57,7 @@ TrainState TrainState::from_ivalue(const c10::IValue& v, const std::string& sour
   };
   s.rng_state = tensor("rng_state");
   s.epoch_rng_state = tensor("epoch_rng_state");
+  s.cuda_rng_state = tensor("cuda_rng_state");
   if (d.contains("epoch_start_itr")) s.epoch_start_itr = as_int("epoch_start_itr");
   auto cfg = d.find("config");
   if (cfg != d.end()) s.config = Config::from_ivalue(cfg->value(), source);

@@ -22,6 +22,7 @@ struct TrainState {
   // state after the saved iteration, the state when the current epoch's data order was drawn, and
   // the itr at which that epoch started. Undefined / -1 when absent (e.g. a reference save).
   torch::Tensor rng_state, epoch_rng_state;
+  torch::Tensor cuda_rng_state;  // the CUDA generator's, when the run trains on CUDA
   int64_t epoch_start_itr = -1;
 
   // {'itr', 'epoch', 'save_num', 'save_best_num', 'best_IS', 'best_FID', 'config'} in that order,

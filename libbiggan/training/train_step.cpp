@@ -14,8 +14,11 @@ TrainStep::TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise) : gan_(gan), 
   const int64_t g_batch = std::max(c.G_batch_size, c.batch_size);
   // prepare_z_y: z_ starts as randn (drawing from the generator, which the reference does too),
   // y_ as zeros.
-  z_ = torch::randn({g_batch, gan_.G->dim_z()});
-  y_ = torch::zeros({g_batch}, torch::kInt64);
+  // prepare_z_y draws z_ on the CPU and moves it to the model's device; the noise is then drawn there.
+  const auto params = gan_.G->parameters();
+  const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params[0].device();
+  z_ = torch::randn({g_batch, gan_.G->dim_z()}).to(device);
+  y_ = torch::zeros({g_batch}, torch::TensorOptions().dtype(torch::kInt64).device(device));
 }
 
 StepLosses TrainStep::operator()(const torch::Tensor& x, const torch::Tensor& y, int64_t itr) {

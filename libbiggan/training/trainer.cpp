@@ -1,8 +1,7 @@
 #include "libbiggan/training/trainer.h"
 
+#include "libbiggan/training/rng.h"
 #include "libbiggan/training/sampling.h"
-
-#include <ATen/CPUGeneratorImpl.h>
 
 #include <atomic>
 #include <chrono>
@@ -26,17 +25,8 @@ std::atomic<bool> g_stop{false};
 
 extern "C" void handle_stop_signal(int) { g_stop.store(true); }
 
-torch::Tensor generator_state() {
-  auto gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  return gen.get_state();
-}
-
-void set_generator_state(const torch::Tensor& s) {
-  auto gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.set_state(s);
-}
+torch::Tensor generator_state() { return default_generator_state(torch::kCPU); }
+void set_generator_state(const torch::Tensor& s) { set_default_generator_state(s, torch::kCPU); }
 
 Json losses_json(int64_t itr, const StepLosses& l) {
   Json j = Json::object();
@@ -85,6 +75,7 @@ Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(conf
   // happens as in the uninterrupted run; the loaded weights then replace the initial ones).
   torch::manual_seed(static_cast<uint64_t>(config_.seed));
   gan_ = Gan::build(config_);
+  gan_.to(options_.device);
   state_.config = config_;
   if (config_.resume) {
     auto w = load_weights_folder(paths_.weights, config_.load_weights,
@@ -106,8 +97,8 @@ Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(conf
   // prepare_z_y twice (z_ / y_ for training, then the fixed sheet's), then fixed_z / fixed_y drawn.
   step_ = std::make_unique<TrainStep>(gan_, std::make_shared<RandomNoise>(config_.n_classes, config_.z_var));
   const int64_t g_batch = std::max(config_.G_batch_size, config_.batch_size);
-  fixed_z_ = torch::randn({g_batch, gan_.G->dim_z()});
-  fixed_y_ = torch::zeros({g_batch}, torch::kInt64);
+  fixed_z_ = torch::randn({g_batch, gan_.G->dim_z()}).to(options_.device);
+  fixed_y_ = torch::zeros({g_batch}, torch::TensorOptions().dtype(torch::kInt64).device(options_.device));
   RandomNoise(config_.n_classes, config_.z_var).sample(fixed_z_, fixed_y_);
 }
 
@@ -156,7 +147,11 @@ TrainState Trainer::run() {
       order = order.slice(0, std::min(skip_batches * d_batch, order.size(0)));
       lo.position_offset = (state_.epoch_start_itr + skip_batches) * d_batch;
     }
-    if (resume_this_epoch) set_generator_state(state_.rng_state);
+    if (resume_this_epoch) {
+      set_generator_state(state_.rng_state);
+      if (options_.device.is_cuda() && state_.cuda_rng_state.defined())
+        set_default_generator_state(state_.cuda_rng_state, options_.device);
+    }
     data::BatchLoader loader(data_, order, lo);
 
     while (auto batch = loader.next()) {
@@ -165,7 +160,9 @@ TrainState Trainer::run() {
       gan_.G->train();
       gan_.D->train();
       if (gan_.G_ema) gan_.G_ema->train();
-      auto losses = (*step_)(batch->x, batch->y, state_.itr);
+      const bool non_blocking = batch->x.is_pinned();
+      auto losses = (*step_)(batch->x.to(options_.device, non_blocking), batch->y.to(options_.device, non_blocking),
+                             state_.itr);
       if (!std::isfinite(losses.G_loss) || !std::isfinite(losses.D_loss_real) || !std::isfinite(losses.D_loss_fake))
         throw Error("itr " + std::to_string(state_.itr) + ": non-finite loss (G_loss " + std::to_string(losses.G_loss) +
                     ", D_loss_real " + std::to_string(losses.D_loss_real) + ", D_loss_fake " +
@@ -218,6 +215,7 @@ void Trainer::save(bool with_copy) {
     if (gan_.G_ema) gan_.G_ema->eval();
   }
   state_.rng_state = generator_state();
+  if (options_.device.is_cuda()) state_.cuda_rng_state = default_generator_state(options_.device);
   save_weights_folder(paths_.weights, "", gan_.to_weights(state_));
   if (with_copy && config_.num_save_copies > 0) {
     save_weights_folder(paths_.weights, "copy" + std::to_string(state_.save_num), gan_.to_weights(state_));
@@ -231,8 +229,8 @@ void Trainer::sample_sheets() {
   GeneratorImpl& which = (config_.ema && config_.use_ema && gan_.G_ema) ? *gan_.G_ema : *gan_.G;
   // A private generator per save: the sheets never shift the training noise (the reference draws
   // them from the global one), and a resumed run writes the same sheets.
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(config_.seed) * 1000003u +
-                                                      static_cast<uint64_t>(state_.itr));
+  auto gen = private_generator(options_.device, static_cast<uint64_t>(config_.seed) * 1000003u +
+                                                    static_cast<uint64_t>(state_.itr));
   save_sample_sheets(which, fixed_z_, fixed_y_, paths_.samples, state_.itr, config_, gen);
 }
 
@@ -243,9 +241,9 @@ void Trainer::test() {
   GeneratorImpl& which = use_ema ? *gan_.G_ema : *gan_.G;
   if (config_.G_eval_mode) which.eval();
   // Whatever the evaluator draws, training noise continues as if no test had run.
-  const auto rng = generator_state();
+  const auto rng = GeneratorStates::capture(options_.device);
   Json r = options_.evaluator->evaluate(which, state_.itr);
-  set_generator_state(rng);
+  rng.restore(options_.device);
   const double is_mean = r["IS_mean"].as_double(), fid = r["FID"].as_double();
   if ((config_.which_best == "IS" && is_mean > state_.best_IS) || (config_.which_best == "FID" && fid < state_.best_FID)) {
     if (config_.num_best_copies > 0) {

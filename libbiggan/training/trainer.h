@@ -24,6 +24,7 @@ struct TrainerOptions {
   int64_t total_itr = 0;     // stop after this iteration (0: run num_epochs)
   bool progress = false;     // one-line progress on stderr
   int loader_threads = 2;
+  torch::Device device = torch::kCPU;  // where G, D and the training step live (the data stays on the CPU)
   std::shared_ptr<Evaluator> evaluator;  // null: tests are skipped (logged as such)
   bool sample_sheets = true;             // sheets at every save
   // Called after every step (tests use it to compare the data order and the losses).
