@@ -192,7 +192,17 @@ torch::Tensor render_plot(const std::vector<PlotSeries>& series, const PlotOptio
   const int th = text_size("0", kTextScale).height;
   const int left = 14 + (o.y_label.empty() ? 0 : th + 10) + ylab_w + 8;
   const int right = o.width - (legend.empty() ? 20 : legend_w + 24);
-  const int top = o.title.empty() ? 16 : 16 + text_size(o.title, kTitleScale).height + 14;
+  // Long titles (experiment names run to 100+ characters) shrink, then lose their middle, to fit.
+  std::string title = o.title;
+  double title_scale = kTitleScale;
+  if (!title.empty()) {
+    const int room = o.width - 20;
+    const int w = text_size(title, kTitleScale).width;
+    if (w > room) title_scale = std::max(kTitleScale * 0.6, kTitleScale * room / w);
+    for (size_t keep = o.title.size(); keep > 8 && text_size(title, title_scale).width > room; --keep)
+      title = o.title.substr(0, keep / 2) + "..." + o.title.substr(o.title.size() - keep / 2);
+  }
+  const int top = title.empty() ? 16 : 16 + text_size(title, title_scale).height + 14;
   const int bottom = o.height - (14 + th + 8 + (o.x_label.empty() ? 0 : th + 10));
   if (right - left < 40 || bottom - top < 40) throw Error("plot: not enough room for the plot area");
 
@@ -250,10 +260,10 @@ torch::Tensor render_plot(const std::vector<PlotSeries>& series, const PlotOptio
   }
 
   // Labels, title, legend.
-  if (!o.title.empty()) {
-    auto sz = text_size(o.title, kTitleScale);
-    cv::putText(img, o.title, {(left + right) / 2 - sz.width / 2, 16 + sz.height}, kFont, kTitleScale, kBlack, 1,
-                cv::LINE_AA);
+  if (!title.empty()) {
+    auto sz = text_size(title, title_scale);
+    const int x = std::clamp((left + right) / 2 - sz.width / 2, 10, std::max(10, o.width - 10 - sz.width));
+    cv::putText(img, title, {x, 16 + sz.height}, kFont, title_scale, kBlack, 1, cv::LINE_AA);
   }
   if (!o.x_label.empty()) {
     auto sz = text_size(o.x_label, kTextScale);

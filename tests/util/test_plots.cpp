@@ -83,6 +83,21 @@ TEST_CASE("render_plot draws series in their colours at the right size") {
   CHECK(hi - lo > 300);      // but the line spans most of the width
 }
 
+TEST_CASE("render_plot: a title longer than the image shrinks and stays inside it") {
+  PlotSeries a{"FID", {0, 1, 2}, {3, 2, 1}};
+  PlotOptions o;
+  o.width = 480;
+  o.height = 300;
+  o.title = "BigGAN_FMNIST32_hdf5_seed0_Gch16_Dch16_bs64_nDs2_Glr2.0e-04_Dlr2.0e-04_Gnlrelu_Dnlrelu_GinitN02_DinitN02_ema: FID";
+  auto img = render_plot({a}, o);
+  if (const char* keep = std::getenv("BIGGAN_PLOT_DIR")) write_png(std::filesystem::path(keep) / "long_title.png", img);
+  // The title band (top rows) has dark text, none of it in the outer 8 pixels on either side.
+  auto band = img.slice(0, 0, 30).to(torch::kInt32).sum(2) < 300;  // dark pixels
+  CHECK(band.sum().item<int64_t>() > 50);
+  CHECK(band.slice(1, 0, 8).sum().item<int64_t>() == 0);
+  CHECK(band.slice(1, o.width - 8, o.width).sum().item<int64_t>() == 0);
+}
+
 TEST_CASE("render_plot: log scale, empty data, bad input") {
   PlotSeries s{"sv0", {0, 1, 2, 3}, {1000, 100, 0, 1}};  // 0 cannot be shown on a log axis
   PlotOptions o;
