@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
     biggan::setup_threads(cmd.threads);
     if (!cmd.classifier.empty())
       cmd.options.evaluator = biggan::make_classifier_evaluator(cmd.classifier, cmd.eval_real, cmd.eval_samples,
-                                                                static_cast<uint64_t>(cmd.config.seed) + 1);
+                                                                static_cast<uint64_t>(cmd.config.seed) + 1,
+                                                                cmd.options.data_path);
     if (!cmd.inception_weights.empty())
       cmd.options.evaluator = biggan::make_inception_evaluator(
           cmd.network, cmd.inception_weights, cmd.moments, cmd.config.num_inception_images,

@@ -1,6 +1,7 @@
 #include "libbiggan/training/evaluator.h"
 
 #include <cmath>
+#include <optional>
 
 #include "libbiggan/metrics/fashion_classifier.h"
 #include "libbiggan/metrics/feature_extractor.h"
@@ -32,11 +33,16 @@ namespace {
 class ClassifierEvaluator : public Evaluator {
  public:
   ClassifierEvaluator(const std::string& classifier_path, const std::string& real_h5, int64_t num_samples,
-                      uint64_t seed)
+                      uint64_t seed, const std::string& train_h5)
       : scorer_(metrics::load_classifier(classifier_path),
                 metrics::read_labeled_images(real_h5, false).images),
         num_samples_(num_samples),
-        seed_(seed) {}
+        seed_(seed) {
+    if (!train_h5.empty()) {
+      auto real = metrics::read_labeled_images(train_h5, true, num_samples_);
+      floor_ = scorer_.score(real.images, real.labels);
+    }
+  }
 
   Json evaluate(GeneratorImpl& G, int64_t) override {
     auto [images, labels] = sample_for_evaluation(G, num_samples_, seed_);
@@ -46,6 +52,11 @@ class ClassifierEvaluator : public Evaluator {
     out.set("IS_std", s.is.std);
     out.set("FID", s.fid);
     out.set("metric_network", "fashion-classifier");
+    if (floor_) {
+      out.set("floor_FID", floor_->fid);
+      out.set("floor_IS_mean", floor_->is.mean);
+      out.set("floor_conditional_accuracy", floor_->conditional_accuracy);
+    }
     return out;
   }
   std::string name() const override { return "classifier"; }
@@ -54,6 +65,7 @@ class ClassifierEvaluator : public Evaluator {
   metrics::ClassifierScorer scorer_;
   int64_t num_samples_;
   uint64_t seed_;
+  std::optional<metrics::ClassifierScores> floor_;  // real training images, scored once
 };
 
 class InceptionEvaluator : public Evaluator {
@@ -102,8 +114,8 @@ std::unique_ptr<Evaluator> make_inception_evaluator(const std::string& network, 
 
 std::unique_ptr<Evaluator> make_classifier_evaluator(const std::string& classifier_path,
                                                      const std::string& real_images_h5, int64_t num_samples,
-                                                     uint64_t seed) {
-  return std::make_unique<ClassifierEvaluator>(classifier_path, real_images_h5, num_samples, seed);
+                                                     uint64_t seed, const std::string& train_images_h5) {
+  return std::make_unique<ClassifierEvaluator>(classifier_path, real_images_h5, num_samples, seed, train_images_h5);
 }
 
 }  // namespace biggan

@@ -28,10 +28,12 @@ std::pair<torch::Tensor, torch::Tensor> sample_for_evaluation(GeneratorImpl& G, 
 
 // The embedded default's yardstick: a Fashion-MNIST classifier (libbiggan/metrics/fashion_classifier.h)
 // gives classifier-FID (reported as FID), an Inception-Score-style score (IS_mean, IS_std) and the
-// conditional accuracy of samples, against the real test split.
+// conditional accuracy of samples, against the real test split. With `train_images_h5`, as many
+// real training images are scored once the same way (the floor: what a perfect generator would
+// score), and every test record carries it as floor_FID, floor_IS_mean, floor_conditional_accuracy.
 std::unique_ptr<Evaluator> make_classifier_evaluator(const std::string& classifier_path,
                                                      const std::string& real_images_h5, int64_t num_samples,
-                                                     uint64_t seed);
+                                                     uint64_t seed, const std::string& train_images_h5 = "");
 
 // The reference's test: IS (10 splits) and FID of `num_samples` samples of G (drawn as utils.sample
 // does, G_batch_size at a time) against the data set's Inception moments (.npz), with a feature

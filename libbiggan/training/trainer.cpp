@@ -270,11 +270,11 @@ void Trainer::plots() {
     plot_jsonl(paths_.train_log, {"G_loss", "D_loss_real", "D_loss_fake"}, paths_.logs / "losses.png", o);
     if (std::filesystem::exists(paths_.test_log)) {
       o.title = name_ + ": FID";
-      plot_jsonl(paths_.test_log, {"FID"}, paths_.logs / "fid.png", o);
+      plot_jsonl(paths_.test_log, {"FID", "floor_FID"}, paths_.logs / "fid.png", o);
       o.title = name_ + ": IS";
-      plot_jsonl(paths_.test_log, {"IS_mean"}, paths_.logs / "is.png", o);
+      plot_jsonl(paths_.test_log, {"IS_mean", "floor_IS_mean"}, paths_.logs / "is.png", o);
       o.title = name_ + ": conditional accuracy";
-      plot_jsonl(paths_.test_log, {"conditional_accuracy"}, paths_.logs / "accuracy.png", o);
+      plot_jsonl(paths_.test_log, {"conditional_accuracy", "floor_conditional_accuracy"}, paths_.logs / "accuracy.png", o);
     }
     if (std::filesystem::exists(paths_.logs / "sv_log.jsonl") && std::filesystem::file_size(paths_.logs / "sv_log.jsonl") > 0) {
       auto keys = std::vector<std::string>();

@@ -313,4 +313,25 @@ TEST_CASE("fashion-classifier tool: train and score on a synthetic set") {
   CHECK(test::run_shell(tool + " score --classifier " + d + "/test.h5 --real " + d + "/test.h5 --samples " + d +
                         "/good.h5 > /dev/null 2>" + d + "/err.txt") == 1);
   CHECK_THAT(test::slurp(dir / "err.txt"), Catch::Contains("test.h5"));
+
+  // gan-train's tests with this classifier: every test record carries the generator's scores and
+  // the real-vs-real floor (real training images scored the same way).
+  auto gan_train = test::tool_path("gan-train").string();
+  REQUIRE(std::filesystem::exists(gan_train));
+  std::string train_gan = gan_train + " --dataset synthetic --data_path " + d + "/train.h5 --base_root " + d +
+                          "/run --batch_size 16 --G_ch 4 --D_ch 4 --dim_z 8 --G_attn 0 --D_attn 0 --num_D_steps 1 "
+                          "--total_itr 2 --test_every 2 --save_every 2 --no_sheets --classifier " + d +
+                          "/clf.pth --eval_real " + d + "/test.h5 --eval_samples 50 --threads 1 > " + d +
+                          "/gan.out 2>" + d + "/gan.err";
+  REQUIRE(test::run_shell(train_gan) == 0);
+  std::filesystem::path test_log;
+  for (const auto& e : std::filesystem::directory_iterator(dir / "run" / "logs"))
+    if (e.path().string().size() > 10 && e.path().string().rfind("_log.jsonl") == e.path().string().size() - 10)
+      test_log = e.path();
+  REQUIRE_FALSE(test_log.empty());
+  auto rec = Json::parse(test::slurp(test_log).substr(0, test::slurp(test_log).find('\n')));
+  CHECK(rec["itr"].as_int() == 2);
+  CHECK(rec["floor_conditional_accuracy"].as_double() > 0.9);
+  CHECK(rec["floor_FID"].as_double() < rec["FID"].as_double());  // a 2-iteration G is far from the floor
+  CHECK(rec["conditional_accuracy"].as_double() < rec["floor_conditional_accuracy"].as_double());
 }
