@@ -21,6 +21,17 @@ using namespace biggan::metrics;
 
 namespace {
 
+int print_help(cxxopts::Options& opts) {
+  std::cout << opts.help() << "\n";
+  return kExitOk;
+}
+
+// A missing required flag is a usage error (exit 2), as cxxopts' own parse errors are.
+void require_flags(const cxxopts::ParseResult& args, std::initializer_list<const char*> names) {
+  for (const char* name : names)
+    if (!args.count(name)) throw cxxopts::exceptions::exception(std::string("missing --") + name);
+}
+
 const char* kUsage =
     "usage: fashion-classifier train --train TRAIN.h5 --test TEST.h5 --out clf.pth [options]\n"
     "       fashion-classifier score --classifier clf.pth --real TEST.h5 --samples SAMPLES.h5 [options]\n"
@@ -59,12 +70,8 @@ int train_command(int argc, char** argv) {
       ("threads", "LibTorch threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
       ("h,help", "show this help");
   auto args = opts.parse(argc, argv);
-  if (args.count("help")) {
-    std::cout << opts.help() << "\n";
-    return kExitOk;
-  }
-  for (const char* req : {"train", "test", "out"})
-    if (!args.count(req)) throw cxxopts::exceptions::exception(std::string("missing --") + req);
+  if (args.count("help")) return print_help(opts);
+  require_flags(args, {"train", "test", "out"});
   const int threads = setup_threads(args["threads"].as<int>());
 
   ClassifierTrainOptions o;
@@ -153,12 +160,8 @@ int score_command(int argc, char** argv) {
       ("threads", "LibTorch threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
       ("h,help", "show this help");
   auto args = opts.parse(argc, argv);
-  if (args.count("help")) {
-    std::cout << opts.help() << "\n";
-    return kExitOk;
-  }
-  for (const char* req : {"classifier", "real", "samples"})
-    if (!args.count(req)) throw cxxopts::exceptions::exception(std::string("missing --") + req);
+  if (args.count("help")) return print_help(opts);
+  require_flags(args, {"classifier", "real", "samples"});
   setup_threads(args["threads"].as<int>());
   const int splits = args["splits"].as<int>();
   const int64_t batch = args["batch-size"].as<int64_t>();

@@ -25,8 +25,6 @@ std::atomic<bool> g_stop{false};
 
 extern "C" void handle_stop_signal(int) { g_stop.store(true); }
 
-torch::Tensor generator_state() { return default_generator_state(torch::kCPU); }
-void set_generator_state(const torch::Tensor& s) { set_default_generator_state(s, torch::kCPU); }
 
 Json losses_json(int64_t itr, const StepLosses& l) {
   Json j = Json::object();
@@ -119,9 +117,9 @@ TrainState Trainer::run() {
 
   for (; state_.epoch < c.num_epochs; ++state_.epoch) {
     const bool resume_this_epoch = resuming && state_.epoch_start_itr >= 0 && state_.itr > state_.epoch_start_itr;
-    if (resume_this_epoch) set_generator_state(state_.epoch_rng_state);
+    if (resume_this_epoch) set_default_generator_state(state_.epoch_rng_state);
     else state_.epoch_start_itr = state_.itr;
-    state_.epoch_rng_state = generator_state();
+    state_.epoch_rng_state = default_generator_state();
 
     // A DataLoader iterator draws its base seed, then its sampler draws the order.
     data::reference_loader_iter_draw();
@@ -147,11 +145,7 @@ TrainState Trainer::run() {
       order = order.slice(0, std::min(skip_batches * d_batch, order.size(0)));
       lo.position_offset = (state_.epoch_start_itr + skip_batches) * d_batch;
     }
-    if (resume_this_epoch) {
-      set_generator_state(state_.rng_state);
-      if (options_.device.is_cuda() && state_.cuda_rng_state.defined())
-        set_default_generator_state(state_.cuda_rng_state, options_.device);
-    }
+    if (resume_this_epoch) GeneratorStates{state_.rng_state, state_.cuda_rng_state}.restore(options_.device);
     data::BatchLoader loader(data_, order, lo);
 
     while (auto batch = loader.next()) {
@@ -214,8 +208,9 @@ void Trainer::save(bool with_copy) {
     gan_.G->eval();
     if (gan_.G_ema) gan_.G_ema->eval();
   }
-  state_.rng_state = generator_state();
-  if (options_.device.is_cuda()) state_.cuda_rng_state = default_generator_state(options_.device);
+  const auto rng = GeneratorStates::capture(options_.device);
+  state_.rng_state = rng.cpu;
+  state_.cuda_rng_state = rng.cuda;
   save_weights_folder(paths_.weights, "", gan_.to_weights(state_));
   if (with_copy && config_.num_save_copies > 0) {
     save_weights_folder(paths_.weights, "copy" + std::to_string(state_.save_num), gan_.to_weights(state_));
