@@ -15,6 +15,7 @@
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/json.h"
+#include "libbiggan/util/flag_checks.h"
 
 using namespace biggan;
 using namespace biggan::metrics;
@@ -75,13 +76,14 @@ int train_command(int argc, char** argv) {
   const int threads = setup_threads(args["threads"].as<int>());
 
   ClassifierTrainOptions o;
-  o.epochs = args["epochs"].as<int64_t>();
-  o.batch_size = args["batch-size"].as<int64_t>();
-  o.max_lr = args["lr"].as<double>();
+  o.epochs = flag_at_least<int64_t>(args, "epochs", 1);
+  o.batch_size = flag_at_least<int64_t>(args, "batch-size", 2);
+  o.max_lr = flag_positive(args, "lr");
+  flag_at_least<int64_t>(args, "limit", 0);
   o.seed = args["seed"].as<uint64_t>();
   o.flip = args.count("no-flip") == 0;
   o.arch.channels = parse_channels(args["channels"].as<std::string>());
-  o.arch.feature_dim = args["features"].as<int64_t>();
+  o.arch.feature_dim = flag_at_least<int64_t>(args, "features", 1);
   if (o.epochs < 1) throw cxxopts::exceptions::exception("--epochs must be >= 1");
 
   auto train = read_labeled_images(args["train"].as<std::string>(), true, args["limit"].as<int64_t>());
@@ -163,9 +165,8 @@ int score_command(int argc, char** argv) {
   if (args.count("help")) return print_help(opts);
   require_flags(args, {"classifier", "real", "samples"});
   setup_threads(args["threads"].as<int>());
-  const int splits = args["splits"].as<int>();
-  const int64_t batch = args["batch-size"].as<int64_t>();
-  if (batch < 1) throw cxxopts::exceptions::exception("--batch-size must be >= 1");
+  const int splits = flag_at_least(args, "splits", 1);
+  const int64_t batch = flag_at_least<int64_t>(args, "batch-size", 1);
 
   auto model = load_classifier(args["classifier"].as<std::string>());
   auto real = read_labeled_images(args["real"].as<std::string>(), false);

@@ -11,6 +11,7 @@
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/json.h"
+#include "libbiggan/util/flag_checks.h"
 
 using namespace biggan;
 using namespace biggan::metrics;
@@ -62,6 +63,11 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (!args.count("samples")) throw cxxopts::exceptions::exception("missing SAMPLES (- for a stream on stdin)");
+    // Every number checked before any input is read.
+    flag_at_least(args, "splits", 1);
+    flag_at_least(args, "kid-subsets", 1);
+    flag_at_least<int64_t>(args, "kid-subset-size", 2);
+    run_options(args);
     setup_threads(args["threads"].as<int>());
     const bool want_kid = args.count("no-kid") == 0;
 

@@ -1,6 +1,7 @@
 // gan-sample: images from a BigGAN generator (a BigGAN-PyTorch or our weights folder, or one G .pth
 // file): raw HDF5 output, the reference's samples .npz, a msgpack stream for `fid`, sample sheets,
 // per-class and interpolation sheets, and IS/FID truncation curves.
+#include <cmath>
 #include <cxxopts.hpp>
 #include <iostream>
 
@@ -18,6 +19,7 @@
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/json.h"
 #include "libbiggan/util/progress.h"
+#include "libbiggan/util/flag_checks.h"
 
 using namespace biggan;
 namespace fs = std::filesystem;
@@ -136,7 +138,7 @@ int main(int argc, char** argv) {
         ("moments", "reference moments .npz for FID in the curve", cxxopts::value<std::string>())
         ("network", "curve scorer: torchvision or fid (default: what the weights file holds)",
          cxxopts::value<std::string>()->default_value(""))
-        ("features", "curve scorer: torchscript:FILE", cxxopts::value<std::string>()->default_value(""))
+        ("features", "curve scorer: torchscript:FILE (runs that file's code: trusted files only)", cxxopts::value<std::string>()->default_value(""))
         ("inception-weights", "Inception weights for the curve (default $BIGGAN_INCEPTION_WEIGHTS)",
          cxxopts::value<std::string>()->default_value(""))
         ("random-weights", "curve with a random-weight network (a smoke test: meaningless numbers)")
@@ -168,6 +170,9 @@ int main(int argc, char** argv) {
     if (stream_dtype != "float32" && stream_dtype != "uint8") throw exception("--stream-dtype is float32 or uint8");
     const auto curve_var = args["curve-variable"].as<std::string>();
     if (curve_var != "truncation" && curve_var != "z_var") throw exception("--curve-variable is truncation or z_var");
+    flag_at_least<int64_t>(args, "samples-per-class", 1);
+    flag_at_least<int64_t>(args, "num-per-sheet", 1);
+    flag_at_least<int64_t>(args, "num-midpoints", 0);
     const bool progress = args.count("progress") || stderr_is_terminal();
     setup_threads(args["threads"].as<int>());
 
@@ -192,8 +197,9 @@ int main(int argc, char** argv) {
     LatentOptions lat;
     lat.z_var = args.count("z-var") ? args["z-var"].as<double>() : cfg.z_var;
     lat.truncation = args["truncation"].as<double>();
-    if (!(lat.z_var > 0)) throw exception("--z-var must be positive");
-    if (lat.truncation < 0) throw exception("--truncation must be positive (0: none)");
+    if (!(lat.z_var > 0) || !std::isfinite(lat.z_var)) throw exception("--z-var must be a positive finite number");
+    if (!(lat.truncation >= 0) || !std::isfinite(lat.truncation))
+      throw exception("--truncation must be a finite number >= 0 (0: none)");
     const int64_t fixed_class = args.count("class") ? args["class"].as<int64_t>() : -1;
     if (args.count("class") && (fixed_class < 0 || fixed_class >= G.n_classes()))
       throw exception("--class must be in 0.." + std::to_string(G.n_classes() - 1));
@@ -220,6 +226,8 @@ int main(int argc, char** argv) {
     if (batch_stats) G.train();
     const int64_t num_acc = args.count("num-standing-accumulations") ? args["num-standing-accumulations"].as<int64_t>()
                                                                      : cfg.num_standing_accumulations;
+    if (args.count("accumulate-stats") && num_acc < 1)
+      throw exception("--num-standing-accumulations must be at least 1, got " + std::to_string(num_acc));
     auto standing = [&] {
       if (!args.count("accumulate-stats")) return;
       if (accumulate_standing_stats(G, sampler.z_buffer(), sampler.y_buffer(), num_acc) == 0)
@@ -271,6 +279,9 @@ int main(int argc, char** argv) {
         }
         const int64_t take = std::min(images.size(0), count - done);
         images = images.slice(0, 0, take).cpu();
+        if (!torch::isfinite(images).all().item<bool>())
+          throw Error(loaded.weights_file + ": G produced NaN or infinite pixels in samples " + std::to_string(done) +
+                      ".." + std::to_string(done + take - 1) + " (nothing written but the stream's frames so far)");
         auto zc = z.slice(0, 0, take).cpu().clone(), yc = y.slice(0, 0, take).cpu().clone();
         if (want_output) out_images.push_back(images), out_z.push_back(zc);
         if (want_output || want_npz) out_y.push_back(yc);

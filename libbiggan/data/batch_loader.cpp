@@ -41,17 +41,27 @@ BatchLoader::BatchLoader(std::shared_ptr<const HDF5Dataset> data, torch::Tensor 
   pinned_ = opt_.pin_memory && torch::cuda::is_available();
   auto table = reference_normalize_table();
   std::copy(table.begin(), table.end(), lut_);
-  for (int t = 0; t < opt_.threads; ++t) threads_.emplace_back([this] { worker(); });
+  try {
+    for (int t = 0; t < opt_.threads; ++t) threads_.emplace_back([this] { worker(); });
+  } catch (...) {
+    // The destructor does not run for a constructor that throws: stop and join the threads already
+    // started here, or their std::thread destructors would call std::terminate.
+    stop_workers();
+    throw;
+  }
 }
 
-BatchLoader::~BatchLoader() {
+void BatchLoader::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
   }
   work_cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
 }
+
+BatchLoader::~BatchLoader() { stop_workers(); }
 
 void BatchLoader::worker() {
   for (;;) {

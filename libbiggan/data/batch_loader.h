@@ -63,6 +63,7 @@ class BatchLoader {
  private:
   Batch make_batch(int64_t k) const;
   void worker();
+  void stop_workers();  // sets stop_, wakes and joins every started thread
 
   std::shared_ptr<const HDF5Dataset> data_;
   std::vector<int64_t> order_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -44,8 +45,8 @@ ImageFolderIndex scan_image_folder(const fs::path& root) {
     size_t before = index.files.size();
     for (auto& d : dirs) {
       std::vector<std::string> names;
-      for (auto& e : fs::directory_iterator(d))
-        if (!e.is_directory() && has_image_extension(e.path())) names.push_back(e.path().filename().string());
+      for (auto& e : fs::directory_iterator(d))  // regular files only: a FIFO named x.jpg would hang the reader
+        if (e.is_regular_file() && has_image_extension(e.path())) names.push_back(e.path().filename().string());
       std::sort(names.begin(), names.end());
       for (auto& n : names) {
         index.files.push_back(d / n);
@@ -83,7 +84,35 @@ bool jpeg_dimensions(const uint8_t* b, size_t n, int& width, int& height) {
   return false;
 }
 
+bool png_dimensions(const uint8_t* b, size_t n, int& width, int& height) {
+  static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (n < 24 || std::memcmp(b, kSignature, 8) != 0 || std::memcmp(b + 12, "IHDR", 4) != 0) return false;
+  auto be32 = [&](size_t i) { return (uint32_t(b[i]) << 24) | (uint32_t(b[i + 1]) << 16) | (uint32_t(b[i + 2]) << 8) | b[i + 3]; };
+  const uint32_t w = be32(16), h = be32(20);
+  if (w == 0 || h == 0 || w > 0x7FFFFFFF || h > 0x7FFFFFFF) return false;
+  width = static_cast<int>(w);
+  height = static_cast<int>(h);
+  return true;
+}
+
+bool jpeg_is_truncated(const uint8_t* b, size_t n) {
+  // Entropy-coded data never holds FF D9 (an FF there is followed by 00 or a restart marker), so a
+  // complete JPEG has its end-of-image marker after the first start-of-scan. libjpeg would fill the
+  // missing rows with grey and carry on; PIL, which the reference decodes with, refuses the file.
+  size_t i = 2;
+  while (i + 1 < n && !(b[i] == 0xFF && b[i + 1] == 0xDA)) ++i;
+  if (i + 1 >= n) return true;  // no scan at all
+  for (i += 2; i + 1 < n; ++i)
+    if (b[i] == 0xFF && b[i + 1] == 0xD9) return false;
+  return true;
+}
+
 cv::Mat decode_image_file(const fs::path& file, std::string& why, int min_side) {
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {  // a FIFO or device would block or never end
+    why = "not a regular file";
+    return {};
+  }
   std::ifstream in(file, std::ios::binary | std::ios::ate);
   if (!in) {
     why = "cannot open";
@@ -100,12 +129,26 @@ cv::Mat decode_image_file(const fs::path& file, std::string& why, int min_side) 
     why = "read error";
     return {};
   }
+  int w = 0, h = 0;
+  const bool is_jpeg = jpeg_dimensions(bytes.data(), bytes.size(), w, h);
+  if (is_jpeg || png_dimensions(bytes.data(), bytes.size(), w, h)) {
+    // Checked on the header, before any pixel is allocated (a reduced JPEG decode would skip
+    // OpenCV's own limit).
+    if (static_cast<int64_t>(w) * h > kMaxImagePixels) {
+      why = "header claims " + std::to_string(w) + "x" + std::to_string(h) + " pixels, over PIL's decompression-bomb limit of " +
+            std::to_string(kMaxImagePixels);
+      return {};
+    }
+  }
+  if (is_jpeg && jpeg_is_truncated(bytes.data(), bytes.size())) {
+    why = "truncated JPEG (no end-of-image marker after the scan data)";
+    return {};
+  }
   cv::Mat img;
   try {
     // ANYDEPTH keeps 16-bit samples so that we scale them ourselves; ANYCOLOR keeps gray and alpha.
     int flags = cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION;
-    int w = 0, h = 0;
-    if (min_side > 0 && jpeg_dimensions(bytes.data(), bytes.size(), w, h)) {
+    if (min_side > 0 && is_jpeg) {
       // libjpeg's scaled output is ceil(size / k).
       const int s = std::min(w, h);
       const int k = (s + 7) / 8 >= min_side ? 8 : (s + 3) / 4 >= min_side ? 4 : (s + 1) / 2 >= min_side ? 2 : 1;

@@ -28,13 +28,23 @@ bool has_image_extension(const std::filesystem::path& file);
 // Decodes an image file into 8-bit 3-channel BGR, as PIL's convert('RGB') would see it: grayscale
 // replicated to three channels, alpha dropped (not composited), EXIF orientation ignored (PIL does not
 // apply it either), 16-bit samples scaled to 8 bits. Returns an empty Mat and sets `why` when the file
-// cannot be read or decoded (empty, truncated header, not an image).
+// cannot be read or decoded (not a regular file, empty, truncated JPEG — PIL refuses those too —, a
+// header over kMaxImagePixels, not an image).
 // min_side > 0 allows a faster, approximate decode of JPEGs: libjpeg's DCT scaling to 1/2, 1/4 or 1/8
 // (the smallest whose short side is still >= min_side), like PIL's Image.draft. Not bit-exact with a
 // full decode; other formats are always decoded fully.
 cv::Mat decode_image_file(const std::filesystem::path& file, std::string& why, int min_side = 0);
 
-// Width and height from a JPEG's frame header, without decoding; false if not a JPEG or no header.
+// PIL's DecompressionBombError threshold (2 × Image.MAX_IMAGE_PIXELS): larger images are refused
+// from their header, before any pixel memory is taken.
+constexpr int64_t kMaxImagePixels = 2 * int64_t(89478485);
+
+// Width and height from a JPEG's frame header / a PNG's IHDR, without decoding; false if not that
+// format or no header.
 bool jpeg_dimensions(const uint8_t* bytes, size_t n, int& width, int& height);
+bool png_dimensions(const uint8_t* bytes, size_t n, int& width, int& height);
+
+// True when a JPEG has no end-of-image marker after its first scan (the file was cut short).
+bool jpeg_is_truncated(const uint8_t* bytes, size_t n);
 
 }  // namespace biggan::data

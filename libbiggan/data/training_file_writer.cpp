@@ -7,6 +7,7 @@
 #include <exception>
 #include <future>
 #include <opencv2/imgproc.hpp>
+#include <system_error>
 #include <thread>
 
 #include "libbiggan/serialization/hdf5_file.h"
@@ -118,7 +119,12 @@ void process_chunk(const ImageSource& source, const WriterOptions& opt, Chunk& c
     }
   };
   std::vector<std::thread> workers;
-  for (int t = 1; t < opt.threads; ++t) workers.emplace_back(work);
+  try {
+    for (int t = 1; t < opt.threads; ++t) workers.emplace_back(work);
+  } catch (const std::system_error&) {
+    // A thread that cannot start is not needed: the ones started and this one share the same queue
+    // (and every started thread is joined below, never left joinable).
+  }
   work();
   for (auto& w : workers) w.join();
   if (error) std::rethrow_exception(error);

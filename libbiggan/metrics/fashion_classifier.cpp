@@ -8,6 +8,7 @@
 #include "libbiggan/serialization/hdf5_file.h"
 #include "libbiggan/serialization/torch_file.h"
 #include "libbiggan/util/error.h"
+#include "libbiggan/util/seeded_generator_scope.h"
 
 namespace biggan::metrics {
 namespace {
@@ -106,7 +107,7 @@ FashionClassifier train_classifier(const torch::Tensor& images, const torch::Ten
   if (o.batch_size < 2 || n < o.batch_size) throw Error("classifier training: fewer images than one batch");
   classifier_input(images.narrow(0, 0, 1), "classifier training");  // shape / dtype check
 
-  torch::manual_seed(o.seed);
+  SeededGeneratorScope seeded(o.seed);  // initialisation and dropout as before; the caller's draws untouched
   auto gen = at::detail::createCPUGenerator(o.seed);
   FashionClassifier model(o.arch);
   model->train();

@@ -9,6 +9,7 @@
 #include "libbiggan/serialization/torch_file.h"
 #include "libbiggan/util/device.h"
 #include "libbiggan/util/error.h"
+#include "libbiggan/util/seeded_generator_scope.h"
 
 namespace biggan::metrics {
 namespace {
@@ -94,7 +95,7 @@ std::unique_ptr<FeatureExtractor> make_feature_extractor(const ExtractorOptions&
           "pytorch-fid's pt_inception-2015-12-05-6726825d.pth) or set " + std::string(env_name) +
           "; --random-weights runs a smoke test whose numbers mean nothing");
     auto flavor = o.network.empty() ? InceptionFlavor::kTorchvision : parse_flavor(o.network);
-    torch::manual_seed(0);  // the same random network every run
+    SeededGeneratorScope same_network_every_run(0);  // the caller's generator is left where it was
     auto net = make_inception(flavor);
     {
       // He-normal conv weights (BN is the identity at init), so that the features of a random

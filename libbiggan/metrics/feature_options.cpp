@@ -1,6 +1,7 @@
 #include "libbiggan/metrics/feature_options.h"
 
 #include "libbiggan/util/cli.h"
+#include "libbiggan/util/flag_checks.h"
 
 namespace biggan::metrics {
 
@@ -8,7 +9,8 @@ void add_feature_options(cxxopts::Options& opts) {
   opts.add_options("features")
       ("network", "torchvision (BigGAN-PyTorch's scorer) or fid (pytorch-fid's TF FID-Inception); default: what "
                   "the weights file holds", cxxopts::value<std::string>()->default_value(""))
-      ("features", "another feature network: torchscript:FILE (its first output on images in [-1, 1])",
+      ("features", "another feature network: torchscript:FILE (its first output on images in [-1, 1]). A "
+                   "TorchScript file is a program: loading it runs its code, so use only files you trust",
        cxxopts::value<std::string>()->default_value(""))
       ("inception-weights", "Inception weights (.pth: inception_v3_google-0cc3c7bd.pth or "
                             "pt_inception-2015-12-05-6726825d.pth); default $BIGGAN_INCEPTION_WEIGHTS "
@@ -42,9 +44,8 @@ ExtractorOptions extractor_options(const cxxopts::ParseResult& args) {
 
 FeatureRunOptions run_options(const cxxopts::ParseResult& args) {
   FeatureRunOptions r;
-  r.batch_size = args["batch-size"].as<int64_t>();
-  if (r.batch_size < 1) throw cxxopts::exceptions::exception("--batch-size must be at least 1");
-  r.limit = args["limit"].as<int64_t>();
+  r.batch_size = flag_at_least<int64_t>(args, "batch-size", 1);
+  r.limit = flag_at_least<int64_t>(args, "limit", -1);  // -1: all
   r.progress = args.count("progress") > 0 || stderr_is_terminal();
   return r;
 }

@@ -18,7 +18,13 @@ FeatureRunResult run_features(ImageSource& source, FeatureExtractor& extractor, 
   torch::Tensor images, labels;
   while ((o.limit < 0 || r.count < o.limit) &&
          source.next(o.limit < 0 ? o.batch_size : std::min(o.batch_size, o.limit - r.count), images, labels)) {
+    const auto first = std::to_string(r.count), last = std::to_string(r.count + images.size(0) - 1);
+    if (images.is_floating_point() && !torch::isfinite(images).all().item<bool>())
+      throw input_error(source.name(), "images " + first + ".." + last + " hold NaN or infinite pixels");
     auto b = extractor.extract(images);
+    if (!torch::isfinite(b.features).all().item<bool>() || (b.logits.defined() && !torch::isfinite(b.logits).all().item<bool>()))
+      throw input_error(extractor.description(), "the feature network gave NaN or infinite outputs for images " + first +
+                                                     ".." + last + " of " + source.name());
     acc.add(b.features);
     if (o.keep_features) feats.push_back(b.features);
     if (o.keep_probs && b.logits.defined()) probs.push_back(torch::softmax(b.logits, 1));

@@ -22,6 +22,18 @@ torch::Tensor try_cholesky(const torch::Tensor& s, double& rel_pivot) {
   return L;
 }
 
+// A covariance has no negative eigenvalues; rounding leaves a few of about -1e-12 relative. A clearly
+// negative one (a file that holds something else) would make the FID negative or meaningless.
+void require_positive_semidefinite(const torch::Tensor& eigenvalues, int which) {
+  const double lo = eigenvalues.min().item<double>(), hi = eigenvalues.abs().max().item<double>();
+  if (lo < -1e-6 * hi) {
+    std::ostringstream m;
+    m << "FID: covariance " << which << " is not positive semi-definite (smallest eigenvalue " << lo << ", largest |"
+      << hi << "|): it is not a covariance matrix";
+    throw Error(m.str());
+  }
+}
+
 }  // namespace
 
 FrechetResult frechet_distance(const torch::Tensor& mu1_in, const torch::Tensor& sigma1_in,
@@ -48,6 +60,9 @@ FrechetResult frechet_distance(const torch::Tensor& mu1_in, const torch::Tensor&
   torch::NoGradGuard ng;
   auto L1 = try_cholesky(s1, r.min_rel_eig1);
   auto L2 = try_cholesky(s2, r.min_rel_eig2);
+  // Cholesky succeeding proves positive definiteness; only a failed one needs the eigenvalues.
+  if (!L1.defined()) require_positive_semidefinite(torch::linalg_eigvalsh(s1), 1);
+  if (!L2.defined()) require_positive_semidefinite(torch::linalg_eigvalsh(s2), 2);
   torch::Tensor ev;
   if (L1.defined()) {
     // S1 = L Lᵀ: Lᵀ S2 L is similar to S1 S2 and symmetric PSD.

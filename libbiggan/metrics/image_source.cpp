@@ -7,8 +7,10 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "libbiggan/data/image_folder.h"
 #include "libbiggan/metrics/sample_stream.h"
 #include "libbiggan/serialization/hdf5_file.h"
+#include "libbiggan/serialization/hdf5_rows.h"
 #include "libbiggan/util/error.h"
 
 namespace biggan::metrics {
@@ -23,7 +25,18 @@ namespace {
 
 // Any N×C×H×W batch (uint8 or float) → float32 [-1, 1] with 3 channels.
 torch::Tensor normalise(const torch::Tensor& images, const std::string& name) {
+  if (images.scalar_type() != torch::kUInt8 && !images.is_floating_point())
+    throw input_error(name, std::string("images are ") + c10::toString(images.scalar_type()) +
+                                ": expected uint8 (0..255) or float in [-1, 1]");
   auto x = images.scalar_type() == torch::kUInt8 ? uint8_to_unit_range(images) : images.to(torch::kFloat32);
+  // Float images are G's tanh output: values outside [-1, 1] (e.g. 0..255 stored as float) would be
+  // scored as something else without a word.
+  if (images.is_floating_point()) {
+    const double peak = x.abs().max().item<double>();
+    if (peak > 1.0 + 1e-5)
+      throw input_error(name, "float images must lie in [-1, 1], found a value of magnitude " + std::to_string(peak) +
+                                  " (store 0..255 pixels as uint8)");
+  }
   if (x.size(1) == 1) x = x.expand({-1, 3, -1, -1}).contiguous();
   if (x.size(1) != 3)
     throw input_error(name, "images have " + std::to_string(x.size(1)) + " channels (need 1 or 3)");
@@ -81,6 +94,10 @@ class Hdf5Source : public ImageSource {
     auto shape = file_.shape(ds_);
     if (shape.size() != 4 || (shape[1] != 1 && shape[1] != 3))
       throw input_error(path, "dataset '" + ds_ + "' is not N×C×H×W with 1 or 3 channels");
+    // 'imgs' is the training layout (make_hdf5.py, imagenet-to-hdf5): uint8 by definition.
+    const auto dtype = h5::dataset_dtype(file_, ds_);
+    if (ds_ == "imgs" && dtype != torch::kUInt8)
+      throw input_error(path, std::string("dataset 'imgs' is ") + c10::toString(dtype) + ", expected uint8 pixels");
     n_ = shape[0];
     has_labels_ = file_.exists("labels") && file_.shape("labels").size() == 1 && file_.shape("labels")[0] == n_;
   }
@@ -126,15 +143,10 @@ class TensorSource : public ImageSource {
 class FolderSource : public ImageSource {
  public:
   explicit FolderSource(const std::string& dir) : dir_(dir) {
-    static const std::vector<std::string> exts{".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".pgm", ".tif", ".tiff"};
-    for (auto& e : fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink)) {
-      if (!e.is_regular_file()) continue;
-      auto ext = e.path().extension().string();
-      std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-      if (std::find(exts.begin(), exts.end(), ext) != exts.end()) files_.push_back(e.path().string());
-    }
+    for (auto& e : fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink))
+      if (e.is_regular_file() && data::has_image_extension(e.path())) files_.push_back(e.path().string());
     std::sort(files_.begin(), files_.end());
-    if (files_.empty()) throw input_error(dir, "no image files (jpg, png, bmp, webp, ppm, tif) in this folder");
+    if (files_.empty()) throw input_error(dir, "no image files (jpg, jpeg, png, ppm, bmp, pgm, tif, tiff, webp) in this folder");
   }
   bool next(int64_t max_n, torch::Tensor& images, torch::Tensor& labels) override {
     std::vector<torch::Tensor> batch;
@@ -157,8 +169,9 @@ class FolderSource : public ImageSource {
 
  private:
   static torch::Tensor load(const std::string& path) {
-    cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
-    if (bgr.empty()) throw input_error(path, "cannot decode this image");
+    std::string why;  // the training-set converter's decoder: same checks (truncation, size limit, PIL's view)
+    cv::Mat bgr = data::decode_image_file(path, why);
+    if (bgr.empty()) throw input_error(path, "cannot read image: " + why);
     cv::Mat rgb;
     cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
     auto hwc = torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8);

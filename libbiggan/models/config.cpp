@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <regex>
 #include <sstream>
+#include <type_traits>
 
 #include "libbiggan/util/error.h"
 
@@ -103,6 +105,12 @@ void set_from_text(std::string& f, const std::string& text, const std::string&,
   f = text;
 }
 void set_from_text(bool&, const std::string&, const std::string&, const std::string&) {}
+
+std::string number_text(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
 
 bool is_known_init(const std::string& s) {
   return s == "ortho" || s == "N02" || s == "glorot" || s == "xavier";
@@ -250,8 +258,63 @@ void Config::validate_model(const std::string& source) const {
   if (num_G_SVs < 1 || num_D_SVs < 1 || num_G_SV_itrs < 1 || num_D_SV_itrs < 1)
     throw input_error(source, "SV counts and SV iterations must be at least 1");
   if (G_depth < 1 || D_depth < 1) throw input_error(source, "G_depth and D_depth must be >= 1");
+  // Numbers the layers divide by or scale with: NaN, infinite or non-positive ones poison every output.
+  const std::pair<const char*, double> positive[] = {{"BN_eps", BN_eps}, {"SN_eps", SN_eps}, {"z_var", z_var}};
+  for (const auto& [name, v] : positive)
+    if (!std::isfinite(v) || v <= 0)
+      throw input_error(source, std::string(name) + " must be a positive finite number, got " + number_text(v));
   parse_attention(G_attn);
   parse_attention(D_attn);
+}
+
+void Config::validate_training(const std::string& source) const {
+  validate_model(source);
+  // Every float setting must be a number: a NaN learning rate trains NaNs without a word.
+  for_each_field([&](const char* name, const auto& v, const char*, const char*) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(v)>, double>)
+      if (!std::isfinite(v)) throw input_error(source, "--" + std::string(name) + " must be a finite number, got " + number_text(v));
+  });
+  auto at_least = [&](const char* name, int64_t v, int64_t lo) {
+    if (v < lo) throw input_error(source, "--" + std::string(name) + " must be at least " + std::to_string(lo) +
+                                              ", got " + std::to_string(v));
+  };
+  at_least("batch_size", batch_size, 1);
+  at_least("G_batch_size", G_batch_size, 0);
+  at_least("num_G_accumulations", num_G_accumulations, 1);
+  at_least("num_D_steps", num_D_steps, 1);
+  at_least("num_D_accumulations", num_D_accumulations, 1);
+  at_least("num_epochs", num_epochs, 0);
+  at_least("save_every", save_every, 1);
+  at_least("test_every", test_every, 1);
+  at_least("num_save_copies", num_save_copies, 0);
+  at_least("num_best_copies", num_best_copies, 0);
+  at_least("num_inception_images", num_inception_images, 1);
+  at_least("num_standing_accumulations", num_standing_accumulations, 1);
+  at_least("ema_start", ema_start, 0);
+  at_least("sv_log_interval", sv_log_interval, 1);
+  at_least("seed", seed, 0);
+  const std::pair<const char*, double> rates[] = {{"G_lr", G_lr}, {"D_lr", D_lr}, {"adam_eps", adam_eps}};
+  for (const auto& [name, v] : rates)
+    if (v <= 0) throw input_error(source, "--" + std::string(name) + " must be positive, got " + number_text(v));
+  const std::pair<const char*, double> betas[] = {{"G_B1", G_B1}, {"D_B1", D_B1}, {"G_B2", G_B2}, {"D_B2", D_B2}};
+  for (const auto& [name, v] : betas)  // torch.optim.Adam's own check
+    if (v < 0 || v >= 1) throw input_error(source, "--" + std::string(name) + " must lie in [0, 1), got " + number_text(v));
+  if (ema_decay < 0 || ema_decay > 1)
+    throw input_error(source, "--ema_decay must lie in [0, 1], got " + number_text(ema_decay));
+  if (G_ortho < 0 || D_ortho < 0) throw input_error(source, "--G_ortho and --D_ortho must be >= 0");
+  if (which_best != "IS" && which_best != "FID")
+    throw input_error(source, "--which_best must be IS or FID, got '" + which_best + "'");
+  if (which_train_fn != "GAN")
+    throw input_error(source, "--which_train_fn " + which_train_fn + ": only GAN (the reference's training function) exists");
+  validate_logstyle(logstyle, source);
+}
+
+void validate_logstyle(const std::string& style, const std::string& source) {
+  // Exactly one printf float conversion: %[flags][width][.precision](e|E|f|F|g|G), nothing after
+  // another '%' (a second conversion would read an argument that is not there).
+  static const std::regex kOneFloat(R"(%[-+ #0]*[0-9]{0,3}(\.[0-9]{1,3})?[eEfFgG])");
+  if (!std::regex_match(style, kOneFloat))
+    throw input_error(source, "--logstyle '" + style + "': expected one printf float format like %3.3e");
 }
 
 std::vector<int64_t> parse_attention(const std::string& spec) {

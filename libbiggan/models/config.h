@@ -185,7 +185,13 @@ struct Config {
   // Validation of what the models need (resolution in the arch tables, known init / nl / norm).
   // Throws biggan::Error naming `source`.
   void validate_model(const std::string& source) const;
+  // validate_model plus every training setting: float settings finite, counts and sizes in range,
+  // Adam's betas in [0, 1), the log style one float conversion. Run before anything is written.
+  void validate_training(const std::string& source) const;
 };
+
+// Throws unless `style` is one printf float conversion (%3.3e): it reaches snprintf.
+void validate_logstyle(const std::string& style, const std::string& source);
 
 // Resolutions with attention, parsed like the reference ('64', '32_64'; '0' means none).
 std::vector<int64_t> parse_attention(const std::string& spec);

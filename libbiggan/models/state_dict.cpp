@@ -36,7 +36,7 @@ StateDict state_dict(const torch::nn::Module& module) {
 
 void load_state_dict(torch::nn::Module& module, const StateDict& sd, const std::string& source) {
   StateDict own = state_dict(module);
-  std::vector<std::string> missing, unexpected, mismatched;
+  std::vector<std::string> missing, unexpected, mismatched, non_finite;
   for (const auto& item : own) {
     const torch::Tensor* t = sd.find(item.key());
     if (!t) {
@@ -44,18 +44,23 @@ void load_state_dict(torch::nn::Module& module, const StateDict& sd, const std::
     } else if (t->sizes() != item.value().sizes()) {
       mismatched.push_back(item.key() + " (file " + shape_str(*t) + ", model " +
                            shape_str(item.value()) + ")");
+    } else if (t->is_floating_point() && !torch::isfinite(*t).all().item<bool>()) {
+      // A diverged save: every output would be NaN, written without a word.
+      non_finite.push_back(item.key());
     }
   }
   for (const auto& item : sd)
     if (!own.contains(item.key())) unexpected.push_back(item.key());
-  if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
-    std::string msg = "state dict does not fit the model:";
+  if (!missing.empty() || !unexpected.empty() || !mismatched.empty() || !non_finite.empty()) {
+    std::string msg = "state dict cannot be loaded:";
     if (!missing.empty())
       msg += " " + std::to_string(missing.size()) + " missing key(s): " + join(missing) + ";";
     if (!unexpected.empty())
       msg += " " + std::to_string(unexpected.size()) + " unexpected key(s): " + join(unexpected) + ";";
     if (!mismatched.empty())
       msg += " " + std::to_string(mismatched.size()) + " shape mismatch(es): " + join(mismatched) + ";";
+    if (!non_finite.empty())
+      msg += " NaN or infinite values in " + std::to_string(non_finite.size()) + " tensor(s): " + join(non_finite) + ";";
     msg.pop_back();
     throw input_error(source, msg);
   }

@@ -85,8 +85,7 @@ void create_experiment_folders(const ExperimentPaths& p) {
 
 MetricTextLogger::MetricTextLogger(std::filesystem::path dir, bool reinitialize, std::string logstyle)
     : dir_(std::move(dir)), reinitialize_(reinitialize), logstyle_(std::move(logstyle)) {
-  if (logstyle_.empty() || logstyle_[0] != '%' || logstyle_.find_first_of("efg") == std::string::npos)
-    throw Error("--logstyle '" + logstyle_ + "': expected a printf float format like %3.3e");
+  validate_logstyle(logstyle_, "gan-train");
 }
 
 void MetricTextLogger::log(int64_t itr, const std::vector<std::pair<std::string, double>>& values) {

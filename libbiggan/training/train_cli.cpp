@@ -153,6 +153,14 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
     cmd.config.n_classes = known_nc > 0 ? known_nc : probe.num_classes();
   }
   if (cmd.options.total_itr < 0) throw Error("--total_itr must be >= 0");
+  if (cmd.eval_samples < 1) throw Error("--eval_samples must be at least 1, got " + std::to_string(cmd.eval_samples));
+  if (cmd.options.loader_threads < 1)
+    throw Error("--loader_threads must be at least 1, got " + std::to_string(cmd.options.loader_threads));
+  if (cmd.threads < 0) throw Error("--threads must be >= 0 (0: all cores), got " + std::to_string(cmd.threads));
+  if (!cmd.network.empty() && cmd.network != "torchvision" && cmd.network != "fid")
+    throw Error("--network must be torchvision or fid, got '" + cmd.network + "'");
+  // Every setting checked before the trainer creates a folder or writes a log.
+  cmd.config.validate_training("gan-train flags");
   if (!cmd.classifier.empty() && cmd.eval_real.empty())
     throw Error("--classifier needs --eval_real (the real images to compare against)");
   if (!cmd.inception_weights.empty() && cmd.moments.empty())

@@ -1,5 +1,7 @@
 #include "libbiggan/training/train_state.h"
 
+#include <cmath>
+
 #include "libbiggan/util/error.h"
 
 namespace biggan {
@@ -48,6 +50,14 @@ TrainState TrainState::from_ivalue(const c10::IValue& v, const std::string& sour
   s.save_best_num = as_int("save_best_num");
   s.best_IS = as_double("best_IS");
   s.best_FID = as_double("best_FID");
+  // Counters index files and iterations: a negative one would resume at a place that never existed.
+  const std::pair<const char*, int64_t> counters[] = {
+      {"itr", s.itr}, {"epoch", s.epoch}, {"save_num", s.save_num}, {"save_best_num", s.save_best_num}};
+  for (const auto& [key, v] : counters)
+    if (v < 0) throw input_error(source, std::string("training state: '") + key + "' is " + std::to_string(v) +
+                                             ", expected >= 0");
+  if (std::isnan(s.best_IS) || std::isnan(s.best_FID))
+    throw input_error(source, "training state: best_IS / best_FID is NaN");
   auto tensor = [&](const char* key) {
     auto it = d.find(key);
     if (it == d.end()) return torch::Tensor();

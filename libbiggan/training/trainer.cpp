@@ -57,7 +57,7 @@ void Trainer::install_signal_handlers() {
 }
 
 Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(config)), options_(std::move(options)) {
-  config_.validate_model("gan-train config");
+  config_.validate_training("gan-train config");
   data_ = std::make_shared<data::HDF5Dataset>(options_.data_path, config_.load_in_mem);
   if (data_->height() != config_.resolution || data_->width() != config_.resolution)
     throw input_error(options_.data_path, "images are " + std::to_string(data_->height()) + "x" +

@@ -11,7 +11,8 @@
 namespace biggan {
 
 int setup_threads(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads < 0) throw cxxopts::exceptions::exception("--threads must be >= 0 (0: all cores), got " + std::to_string(threads));
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
   return threads;
 }
