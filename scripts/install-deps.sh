@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's own packages, whatever the toolkit needs and this machine lacks.
 #   scripts/install-deps.sh          build + run dependencies, and the Fashion-MNIST data set
-#   scripts/install-deps.sh --test   also what the test suite uses as an oracle (Debian's python3-torch)
+#   scripts/install-deps.sh --test   also what the test suite uses as an oracle (Debian's python3-torch,
+#                                    torchvision and PIL for the resize / sampler / image-bytes oracles)
 set -euo pipefail
 pkgs=(build-essential cmake libtorch-dev libhdf5-dev libcxxopts-dev libmsgpack-cxx-dev
       libopencv-dev catch2 libopenblas0-pthread dataset-fashion-mnist)
 if [[ "${1:-}" == "--test" ]]; then
-  pkgs+=(python3-torch python3-h5py python3-numpy python3-scipy)
+  pkgs+=(python3-torch python3-torchvision python3-pil python3-h5py python3-numpy python3-scipy)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -39,7 +39,8 @@ inline ToolRun run_tool_cmd(const std::string& tool, const std::string& args, co
   return r;
 }
 
-// True when /usr/bin/python3 with torch, torchvision and PIL is usable as an oracle; warns loudly if not.
+// True when /usr/bin/python3 with torch, torchvision and PIL is usable as an oracle; warns loudly if
+// not (callers BIGGAN_SKIP, which fails under CI).
 inline bool python_oracle_available() {
   static int cached = -1;
   if (cached < 0) {

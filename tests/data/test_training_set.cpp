@@ -69,11 +69,7 @@ std::vector<int64_t> to_vec(const torch::Tensor& t) {
 }  // namespace
 
 TEST_CASE("HDF5Dataset reads a file the reference wrote, from disk and in memory") {
-  auto path = trajectory_dir() / "data" / "ILSVRC32.hdf5";
-  if (!fs::exists(path)) {
-    WARN("fixture " << path << " missing: reference-file reading NOT tested");
-    return;
-  }
+  auto path = test::trajectory_hdf5();
   std::cout << "fixture case trajectory/data/ILSVRC32.hdf5" << std::endl;
   HDF5Dataset disk(path.string()), mem(path.string(), true);
   CHECK(disk.size() == 2048);
@@ -143,7 +139,10 @@ TEST_CASE("MultiEpochSampler: resuming at an iteration continues the uninterrupt
 }
 
 TEST_CASE("samplers draw what torch's Python samplers draw") {
-  if (!test::python_oracle_available()) return;
+  if (!test::python_oracle_available()) {
+    BIGGAN_SKIP("/usr/bin/python3 with torch/torchvision/PIL: the sampler order oracle");
+    return;
+  }
   test::TempDir dir;
   auto out = dir / "orders.txt";
   // torch's own RandomSampler and a DataLoader's iterator (base-seed draw, then the sampler).
@@ -174,14 +173,11 @@ TEST_CASE("samplers draw what torch's Python samplers draw") {
 
 TEST_CASE("the reference fixture run's data order is reproduced from its seed") {
   auto dir = trajectory_dir();
-  if (!fs::exists(dir / "trajectory.jsonl")) {
-    WARN("fixture trajectory/ missing: data order NOT tested");
-    return;
-  }
+  REQUIRE(fs::exists(dir / "trajectory.jsonl"));
   std::cout << "fixture case trajectory (--seed 3 --batch_size 16 --use_multiepoch_sampler)" << std::endl;
   auto lines = read_trajectory(dir / "trajectory.jsonl");
   REQUIRE(lines.size() == 128);
-  auto data = std::make_shared<const HDF5Dataset>((dir / "data" / "ILSVRC32.hdf5").string());
+  auto data = std::make_shared<const HDF5Dataset>(test::trajectory_hdf5().string());
   // seed_rng(3); building G, D and G_ema and the fixed z/y draws take 377,499 32-bit draws (found by
   // searching the mt19937 stream for the fixture's batches; the training loop reproduces them by
   // really building the models); then the DataLoader iterator's base seed, then the sampler.

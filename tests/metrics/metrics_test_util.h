@@ -1,4 +1,4 @@
-// Helpers shared by the metrics tests: the fixture paths, gunzipped weights, tolerance checks.
+// Helpers shared by the metrics tests: the fixture paths, seeded weights, tolerance checks.
 #pragma once
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -8,22 +8,12 @@
 #include <sstream>
 
 #include "tests/fixtures.h"
+#include "tests/seeded_weights.h"
 
 namespace biggan::test {
 
 inline std::filesystem::path inception_fixtures() { return fixtures_root() / "inception"; }
 
-// Gunzips fixtures/inception/NAME.gz into `dir` once, returns the path of the plain file.
-inline std::string gunzipped_weights(const TempDir& dir, const std::string& name) {
-  auto out = dir / name;
-  if (!std::filesystem::exists(out)) {
-    auto gz = inception_fixtures() / (name + ".gz");
-    REQUIRE(std::filesystem::exists(gz));
-    std::string cmd = "gzip -dc '" + gz.string() + "' > '" + out.string() + "'";
-    REQUIRE(std::system(cmd.c_str()) == 0);
-  }
-  return out.string();
-}
 
 // |a - b| <= atol + rtol |b| elementwise; prints the worst deviation.
 inline void check_close(const torch::Tensor& a, const torch::Tensor& b, double rtol, double atol,

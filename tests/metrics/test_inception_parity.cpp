@@ -1,5 +1,6 @@
-// Both Inception flavours against the reference's outputs on the fixture images (random weights in
-// the real file layouts): pool features and logits, 32×32 (resized) and 299×299 inputs.
+// Both Inception flavours against the reference's outputs on the fixture images (seeded random
+// weights, rebuilt from fixtures/inception/weights_*.txt): pool features and logits, 32×32
+// (resized) and 299×299 inputs; the same from the legacy-format files of the released weights.
 #include "libbiggan/metrics/feature_extractor.h"
 #include "libbiggan/metrics/inception.h"
 #include "libbiggan/serialization/hdf5_file.h"
@@ -15,10 +16,9 @@ TEST_CASE("Inception features and logits match the reference (torchvision and FI
   struct Net {
     std::string file, network;
   };
-  for (auto net : {Net{"inception_v3_torchvision_legacy.pth", "torchvision"},
-                   Net{"pt_inception_fid_random_legacy.pth", "fid"}}) {
+  for (auto net : {Net{"weights_torchvision.txt", "torchvision"}, Net{"weights_fid.txt", "fid"}}) {
     ExtractorOptions o;
-    o.weights = test::gunzipped_weights(dir, net.file);
+    o.weights = test::seeded_weights_file(dir, net.network);
     o.device = "cpu";
     auto ex = make_feature_extractor(o);  // the flavour is detected from the file
     CHECK(!ex->random_weights());
@@ -37,9 +37,39 @@ TEST_CASE("Inception features and logits match the reference (torchvision and FI
   }
 }
 
+TEST_CASE("legacy-format Inception files (the released weights' layout) load to the same network") {
+  test::TempDir dir;
+  auto io = h5::File::open_read((test::inception_fixtures() / "inception_io.h5").string());
+  for (std::string net : {"torchvision", "fid"}) {
+    const auto legacy = test::seeded_legacy_weights_file(dir, net);
+    if (legacy.empty()) {
+      BIGGAN_SKIP("/usr/bin/python3 with torch is needed to write the legacy-format " << net << " file");
+      return;
+    }
+    std::cout << "legacy " << net << " Inception file written by Python's torch.save\n";
+    // Bit for bit the seeded values (so LibTorch and Python drew the same numbers).
+    auto want = test::seeded_state_dict(test::seeded_layout(net));
+    auto got = torchfile::load_state_dict(legacy);
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      INFO(want[i].key());
+      CHECK(got[i].key() == want[i].key());
+      CHECK(torch::equal(got[i].value(), want[i].value()));
+    }
+    ExtractorOptions o;
+    o.weights = legacy;
+    o.device = "cpu";
+    auto ex = make_feature_extractor(o);
+    CHECK(ex->description().rfind(net + "-inception", 0) == 0);
+    auto out = ex->extract(io.read("small/x"));
+    test::check_close(out.features, io.read(net == "fid" ? "small/fid_pool3" : "small/torchvision_pool"), 1e-4,
+                      1e-5, "legacy file pool");
+  }
+}
+
 TEST_CASE("Inception inference speed-ups do not change the function") {
   test::TempDir dir;
-  auto sd = torchfile::load_state_dict(test::gunzipped_weights(dir, "pt_inception_fid_random_legacy.pth"));
+  auto sd = torchfile::load_state_dict(test::seeded_weights_file(dir, "fid"));
   auto net = make_inception(InceptionFlavor::kFid);
   load_into(*net, sd, "fid weights");
   net->eval();
@@ -54,11 +84,11 @@ TEST_CASE("Inception inference speed-ups do not change the function") {
 
 TEST_CASE("Inception weights: wrong files and missing weights are clear errors") {
   test::TempDir dir;
-  auto fid_file = test::gunzipped_weights(dir, "pt_inception_fid_random_legacy.pth");
+  auto fid_file = test::seeded_weights_file(dir, "fid");
   auto sd = torchfile::load_state_dict(fid_file);
   auto tv = make_inception(InceptionFlavor::kTorchvision);
   REQUIRE_THROWS_WITH(load_into(*tv, sd, fid_file), Catch::Contains(fid_file) && Catch::Contains("missing weight 'AuxLogits"));
-  auto tv_file = test::gunzipped_weights(dir, "inception_v3_torchvision_legacy.pth");
+  auto tv_file = test::seeded_weights_file(dir, "torchvision");
   auto fid_net = make_inception(InceptionFlavor::kFid);
   REQUIRE_THROWS_WITH(load_into(*fid_net, torchfile::load_state_dict(tv_file), tv_file),
                       Catch::Contains("'fc.weight' has shape [1000, 2048], expected [1008, 2048]"));

@@ -220,7 +220,7 @@ TEST_CASE("pickles that would run code are refused, naming the global") {
   CHECK_FALSE(std::filesystem::exists(marker));
 
   if (!test::python_has("pickle")) {
-    WARN("WARNING: /usr/bin/python3 not found: skipping the Python-made malicious pickles");
+    BIGGAN_SKIP("/usr/bin/python3 not found: the Python-made malicious pickles");
     return;
   }
   // The same attack as Python itself pickles it (protocols 2 and 4: GLOBAL vs STACK_GLOBAL).

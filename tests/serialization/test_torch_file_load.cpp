@@ -1,5 +1,5 @@
 // Loading the reference fixtures: every .pth of every case, both serializations, optimizer and state
-// files, and the gzipped legacy Inception weights.
+// files, and full-size legacy Inception weights (written by Python from the seeded layouts).
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
@@ -9,6 +9,7 @@
 #include "libbiggan/serialization/torch_file.h"
 #include "libbiggan/util/error.h"
 #include "tests/fixtures.h"
+#include "tests/seeded_weights.h"
 
 using namespace biggan;
 namespace tf = biggan::torchfile;
@@ -145,20 +146,39 @@ TEST_CASE("step1 Adam state matches the parameters it belongs to") {
   }
 }
 
-TEST_CASE("gzipped legacy Inception weights load after gunzip") {
+TEST_CASE("full-size legacy Inception weights load (Python-written, and gzipped extra fixtures)") {
   test::TempDir tmp;
   int n = 0;
-  for (auto& e : std::filesystem::directory_iterator(test::fixtures_root() / "inception")) {
-    auto name = e.path().filename().string();
-    if (name.size() < 7 || name.compare(name.size() - 7, 7, ".pth.gz") != 0) continue;
-    std::cout << "loading " << e.path().string() << std::endl;
-    auto path = gunzip_to(e.path(), tmp / name.substr(0, name.size() - 3));
+  auto check_big = [&](const std::string& path) {
+    std::cout << "loading " << path << std::endl;
     auto sd = tf::load_state_dict(path);
     CHECK(sd.size() > 100);
     int64_t total = 0;
     for (auto& item : sd) total += item.value().numel();
     CHECK(total > 1000000);
     ++n;
+    return sd;
+  };
+  // The committed seeded layouts, written in the legacy format by Python's torch.save.
+  for (std::string net : {"torchvision", "fid"}) {
+    auto legacy = test::seeded_legacy_weights_file(tmp, net);
+    if (legacy.empty()) {
+      BIGGAN_SKIP("/usr/bin/python3 with torch is needed to write the legacy " << net << " Inception file");
+      return;
+    }
+    auto sd = check_big(legacy);
+    auto want = test::seeded_state_dict(test::seeded_layout(net));
+    REQUIRE(sd.size() == want.size());
+    for (size_t i = 0; i < sd.size(); ++i) CHECK(torch::equal(sd[i].value(), want[i].value()));
+  }
+  // Extra sources (../shared/fixtures, $BIGGAN_FIXTURES) may hold gzipped real-layout files.
+  for (const auto& root : test::fixture_roots()) {
+    if (root == test::fixtures_root() || !std::filesystem::is_directory(root / "inception")) continue;
+    for (auto& e : std::filesystem::directory_iterator(root / "inception")) {
+      auto name = e.path().filename().string();
+      if (name.size() < 7 || name.compare(name.size() - 7, 7, ".pth.gz") != 0) continue;
+      check_big(gunzip_to(e.path(), tmp / name.substr(0, name.size() - 3)));
+    }
   }
   CHECK(n >= 2);
 }
