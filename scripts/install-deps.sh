@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's own packages, whatever the toolkit needs and this machine lacks.
 #   scripts/install-deps.sh          build + run dependencies, and the Fashion-MNIST data set
-#   scripts/install-deps.sh --test   also what the test suite uses as an oracle (Debian's python3-torch,
-#                                    torchvision and PIL for the resize / sampler / image-bytes oracles)
+#   scripts/install-deps.sh --test   also what the test suite uses: the oracles (Debian's python3-torch,
+#                                    torchvision and PIL) and clang + libFuzzer for the fuzzers' smoke run
+#   scripts/install-deps.sh --fuzz   only the fuzzing build's additions (docs/fuzzing.md)
 set -euo pipefail
 pkgs=(build-essential cmake libtorch-dev libhdf5-dev libcxxopts-dev libmsgpack-cxx-dev
       libopencv-dev catch2 libopenblas0-pthread dataset-fashion-mnist)
-if [[ "${1:-}" == "--test" ]]; then
+if [[ " $* " == *" --test "* ]]; then
   pkgs+=(python3-torch python3-torchvision python3-pil python3-h5py python3-numpy python3-scipy)
+fi
+if [[ " $* " == *" --test "* || " $* " == *" --fuzz "* ]]; then
+  pkgs+=(clang-14 libfuzzer-14-dev)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -10,6 +10,18 @@
 namespace fs = std::filesystem;
 
 namespace biggan::data {
+namespace {
+
+// 2^40 bytes: far beyond any real IDX data set, small enough that no size computation overflows.
+constexpr uint64_t kMaxIdxElements = uint64_t(1) << 40;
+
+std::string dims_text(const std::vector<int64_t>& dims) {
+  std::string s;
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? "x" : "") + std::to_string(dims[i]);
+  return s;
+}
+
+}  // namespace
 
 IdxArray read_idx_ubyte(const fs::path& file) {
   if (!fs::exists(file)) throw input_error(file.string(), "no such file");
@@ -36,17 +48,30 @@ IdxArray read_idx_ubyte(const fs::path& file) {
   if (magic[2] != 0x08)
     throw input_error(file.string(), "IDX element type " + std::to_string(magic[2]) + " is not unsigned byte (0x08)");
   IdxArray out;
-  size_t total = 1;
+  uint64_t total = 1;
   for (int i = 0; i < magic[3]; ++i) {
     uint8_t b[4];
     if (!read_exact(b, 4)) throw input_error(file.string(), "truncated IDX header");
     int64_t d = (int64_t(b[0]) << 24) | (int64_t(b[1]) << 16) | (int64_t(b[2]) << 8) | int64_t(b[3]);
     out.dims.push_back(d);
-    total *= static_cast<size_t>(d);
+    // Up to eight 32-bit sizes: the product can overflow 64 bits, so check before multiplying.
+    if (d > 0 && total > kMaxIdxElements / uint64_t(d))
+      throw input_error(file.string(), "IDX header declares " + dims_text(out.dims) +
+                                           " elements, more than the " + std::to_string(kMaxIdxElements) +
+                                           " this reader accepts (corrupt header?)");
+    total *= uint64_t(d);
   }
-  out.data.resize(total);
-  if (total > 0 && !read_exact(out.data.data(), total))
-    throw input_error(file.string(), "truncated: fewer elements than the header's " + std::to_string(total));
+  // The header is not trusted with the allocation: the buffer grows (doubling, from 1 MB) as data
+  // arrives, so a file that declares more than it holds fails as truncated having allocated at most
+  // about twice what it really holds.
+  for (uint64_t done = 0; done < total;) {
+    const uint64_t n = std::min(total - done, std::max<uint64_t>(uint64_t(1) << 20, done));
+    out.data.resize(size_t(done + n));
+    if (!read_exact(out.data.data() + done, size_t(n)))
+      throw input_error(file.string(), "truncated: the header declares " + dims_text(out.dims) + " = " +
+                                           std::to_string(total) + " elements, the file holds fewer");
+    done += n;
+  }
   return out;
 }
 

@@ -14,8 +14,13 @@ namespace {
 
 constexpr const char* kFormat = "biggan-samples";
 constexpr int64_t kVersion = 1;
+// The most images (and so labels) one frame may hold; the writer splits nothing, callers send batches.
+constexpr uint32_t kMaxFrameImages = 1 << 20;
 
 int64_t element_size(const std::string& dtype) { return dtype == "float32" ? 4 : 1; }
+
+// Strings and binaries stay in the unpacker's buffer (no copy), as msgpack does by default.
+bool reference_buffer(msgpack::type::object_type, std::size_t, void*) { return true; }
 
 using Packer = msgpack::packer<msgpack::sbuffer>;
 void pack_str(Packer& p, const std::string& s) {
@@ -28,7 +33,7 @@ struct Frame {
   const msgpack::object& obj;
   std::string where;  // "stream: frame K"
 
-  Error error(const std::string& what) const { return Error(where + ": " + what); }
+  Error error(const std::string& what) const { return Error(one_line(where + ": " + what)); }
   const msgpack::object* find(const char* key) const {
     for (uint32_t i = 0; i < obj.via.map.size; ++i) {
       auto& k = obj.via.map.ptr[i].key;
@@ -109,6 +114,9 @@ void SampleStreamWriter::write(const torch::Tensor& images_in, const torch::Tens
     throw Error(os.str());
   }
   const int64_t n = images_in.size(0);
+  if (n > kMaxFrameImages)
+    throw Error("sample stream: " + std::to_string(n) + " images in one frame, more than the " +
+                std::to_string(kMaxFrameImages) + " a reader accepts: write them in batches");
   auto images = images_in.to(torch::kCPU).contiguous();
   torch::Tensor labels;
   if (labels_in.defined()) {
@@ -155,7 +163,13 @@ struct SampleStreamReader::Impl {
   std::istream& in;
   msgpack::unpacker unp;
   bool eof = false;
-  explicit Impl(std::istream& i) : in(i) {}
+  // msgpack allocates an array's or map's elements as soon as it reads their count, so a 5-byte
+  // frame could ask for 100 GB: counts are bounded (labels: kMaxFrameImages per frame).
+  explicit Impl(std::istream& i)
+      : in(i),
+        unp(reference_buffer, nullptr, MSGPACK_UNPACKER_INIT_BUFFER_SIZE,
+            msgpack::unpack_limit(/*array=*/kMaxFrameImages, /*map=*/1 << 16, /*str=*/1 << 20,
+                                  /*bin=*/0xFFFFFFFFu, /*ext=*/0, /*depth=*/8)) {}
 
   // The next complete msgpack object, or false at a clean end of input (nothing left over).
   // Throws std::string-described errors through `fail`.
@@ -170,7 +184,7 @@ struct SampleStreamReader::Impl {
         if (unp.nonparsed_size() > 0) throw fail("the stream ends inside this frame (truncated)");
         return false;
       }
-      const size_t chunk = 1 << 20;
+      const size_t chunk = 1 << 16;  // a pipe's buffer
       unp.reserve_buffer(chunk);
       in.read(unp.buffer(), chunk);
       auto got = in.gcount();
@@ -257,10 +271,16 @@ bool SampleStreamReader::next(torch::Tensor& images, torch::Tensor& labels) {
   }
   auto& data = f.need("data");
   if (data.type != msgpack::type::BIN) throw f.error("field 'data' is not binary");
-  const int64_t want = dims[0] * dims[1] * dims[2] * dims[3] * element_size(header_.dtype);
-  if (static_cast<int64_t>(data.via.bin.size) != want)
-    throw f.error("data has " + std::to_string(data.via.bin.size) + " bytes, the shape needs " +
-                  std::to_string(want) + " (" + header_.dtype + ")");
+  // The header bounds C, H and W (one image is at most 2^46 bytes), but N is the frame's own: it is
+  // checked against the data actually present before anything is multiplied by it or allocated.
+  const int64_t image_bytes = dims[1] * dims[2] * dims[3] * element_size(header_.dtype);
+  const int64_t have = static_cast<int64_t>(data.via.bin.size);
+  if (dims[0] > have / image_bytes || dims[0] * image_bytes != have)
+    throw f.error("data has " + std::to_string(have) + " bytes, but the shape [" + std::to_string(dims[0]) + ", " +
+                  std::to_string(dims[1]) + ", " + std::to_string(dims[2]) + ", " + std::to_string(dims[3]) +
+                  "] of " + header_.dtype + " needs " +
+                  (dims[0] > have / image_bytes ? "more" : std::to_string(dims[0] * image_bytes)));
+  const int64_t want = have;
   images = torch::empty({dims[0], dims[1], dims[2], dims[3]},
                         header_.dtype == "float32" ? torch::kFloat32 : torch::kUInt8);
   std::memcpy(images.data_ptr(), data.via.bin.ptr, static_cast<size_t>(want));

@@ -355,4 +355,14 @@ std::vector<std::string> split_flags(const std::string& text) {
   return out;
 }
 
+std::vector<std::string> parse_flags_file_text(const std::string& text) {
+  std::string kept;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    auto hash = line.find('#');
+    kept += (hash == std::string::npos ? line : line.substr(0, hash)) + "\n";
+  }
+  return split_flags(kept);
+}
+
 }  // namespace biggan

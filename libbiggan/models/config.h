@@ -202,5 +202,7 @@ int64_t dataset_n_classes(const std::string& dataset);
 
 // Splits a flags file's text (whitespace separated, as the shell would without quoting).
 std::vector<std::string> split_flags(const std::string& text);
+// A --flags-file recipe's text: '#' starts a comment to the end of its line, the rest is split_flags'.
+std::vector<std::string> parse_flags_file_text(const std::string& text);
 
 }  // namespace biggan

@@ -103,7 +103,7 @@ torch::Tensor parse_npy(const std::string& b, const std::string& what) {
   std::vector<int64_t> alloc_shape = shape;
   if (fortran) std::reverse(alloc_shape.begin(), alloc_shape.end());
   auto t = torch::empty(alloc_shape, torch::TensorOptions().dtype(info->type));
-  std::memcpy(t.data_ptr(), b.data() + data_start, nbytes);
+  if (nbytes > 0) std::memcpy(t.data_ptr(), b.data() + data_start, nbytes);  // empty: data_ptr() is null
   if (order == '>' && size > 1) {  // byte-swap big-endian data
     auto u = static_cast<unsigned char*>(t.data_ptr());
     for (uint64_t i = 0; i < count; ++i) std::reverse(u + i * size, u + (i + 1) * size);

@@ -61,6 +61,11 @@ c10::IValue load_zip(const std::string& path) {
     }
     const zip::Entry* e = zip.find(prefix + "data/" + ref.key);
     if (!e) throw input_error(path, "missing storage record data/" + ref.key);
+    // torch stores storages uncompressed (so they can be mapped); a deflated one is not torch's, and
+    // a small file could inflate to gigabytes.
+    if (e->method != 0)
+      throw input_error(path, "storage record data/" + ref.key + " is compressed (zip method " +
+                                  std::to_string(e->method) + "); torch never writes compressed storages");
     int64_t es = element_size(ref.dtype);
     if (ref.numel > int64_t(e->uncompressed_size / uint64_t(es)) || uint64_t(ref.numel * es) != e->uncompressed_size)
       throw input_error(path, "storage record data/" + ref.key + " holds " + std::to_string(e->uncompressed_size) +

@@ -36,14 +36,7 @@ const OwnFlag kOwnFlags[] = {
 };
 
 std::vector<std::string> read_flags_file(const std::string& path) {
-  std::string text = read_file(path);
-  std::string kept;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    auto hash = line.find('#');
-    kept += (hash == std::string::npos ? line : line.substr(0, hash)) + "\n";
-  }
-  return split_flags(kept);
+  return parse_flags_file_text(read_file(path));
 }
 
 }  // namespace

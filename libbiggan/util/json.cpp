@@ -15,8 +15,9 @@ struct Parser {
   const std::string& what;
   size_t p = 0;
 
-  [[noreturn]] void fail(const std::string& msg) const {
-    throw input_error(what, "invalid JSON at offset " + std::to_string(p) + ": " + msg);
+  [[noreturn]] void fail(const std::string& msg) const { fail_at(p, msg); }
+  [[noreturn]] void fail_at(size_t at, const std::string& msg) const {
+    throw input_error(what, "invalid JSON at offset " + std::to_string(at) + ": " + msg);
   }
   void ws() {
     while (p < s.size() && (s[p] == ' ' || s[p] == '\n' || s[p] == '\t' || s[p] == '\r')) ++p;
@@ -66,6 +67,55 @@ struct Parser {
     if (*end != '\0') fail("bad number '" + tok + "'");
     return Json(d);
   }
+  // Four hex digits after "\\u" (p is at the first); the position of the escape in errors.
+  unsigned hex4(size_t escape_at) {
+    if (p + 4 > s.size()) fail_at(escape_at, "\\u escape needs 4 hex digits");
+    unsigned v = 0;
+    for (size_t i = 0; i < 4; ++i) {
+      char c = s[p + i];
+      unsigned d = c >= '0' && c <= '9' ? unsigned(c - '0')
+                   : c >= 'a' && c <= 'f' ? unsigned(c - 'a' + 10)
+                   : c >= 'A' && c <= 'F' ? unsigned(c - 'A' + 10)
+                                          : 16u;
+      if (d == 16) fail_at(escape_at, "\\u escape needs 4 hex digits");
+      v = v * 16 + d;
+    }
+    p += 4;
+    return v;
+  }
+  // A \\uXXXX escape (p just after the 'u'), with a UTF-16 surrogate pair joined; lone surrogates
+  // are errors (they have no UTF-8 form).
+  unsigned code_point() {
+    const size_t at = p - 2;
+    unsigned cp = hex4(at);
+    if (cp >= 0xDC00 && cp < 0xE000) fail_at(at, "\\u escape is a lone low surrogate");
+    if (cp >= 0xD800 && cp < 0xDC00) {
+      if (p + 2 > s.size() || s[p] != '\\' || s[p + 1] != 'u')
+        fail_at(at, "\\u escape is a high surrogate without its low surrogate");
+      p += 2;
+      unsigned lo = hex4(p - 2);
+      if (lo < 0xDC00 || lo >= 0xE000) fail_at(at, "\\u escape is a high surrogate without its low surrogate");
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    }
+    return cp;
+  }
+  static void append_utf8(std::string& out, unsigned cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
   std::string string() {
     ++p;  // opening quote
     std::string out;
@@ -88,32 +138,7 @@ struct Parser {
         case 'n': out += '\n'; break;
         case 'r': out += '\r'; break;
         case 't': out += '\t'; break;
-        case 'u': {
-          if (p + 4 > s.size()) fail("bad \\u escape");
-          unsigned cp = static_cast<unsigned>(std::stoul(s.substr(p, 4), nullptr, 16));
-          p += 4;
-          if (cp >= 0xD800 && cp < 0xDC00 && p + 6 <= s.size() && s[p] == '\\' && s[p + 1] == 'u') {
-            unsigned lo = static_cast<unsigned>(std::stoul(s.substr(p + 2, 4), nullptr, 16));
-            p += 6;
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          }
-          // UTF-8 encode
-          if (cp < 0x80) out += static_cast<char>(cp);
-          else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          }
-          break;
-        }
+        case 'u': append_utf8(out, code_point()); break;
         default: fail(std::string("bad escape \\") + e);
       }
     }

@@ -157,12 +157,30 @@ TEST_CASE("malformed sample streams are clear errors naming the frame") {
     REQUIRE_THROWS_WITH(read_all(hdr.str() + images_frame({2, 3, 2, 2}, 20)),
                         Catch::Contains("frame 1") && Catch::Contains("bytes"));
   }
+  SECTION("a frame count N whose byte size overflows (it used to wrap to the data size)") {
+    // (2^62 + 1) * 12 bytes wraps to 12 in 64 bits: refused from the data present, no allocation.
+    const int64_t n = (int64_t(1) << 62) + 1;
+    REQUIRE_THROWS_WITH(read_all(hdr.str() + images_frame({n, 3, 2, 2}, 12)),
+                        Catch::Contains("frame 1") && Catch::Contains("data has 12 bytes") &&
+                            Catch::Contains("needs more"));
+  }
+  SECTION("a 5-byte frame declaring a 4-billion-element array is refused before allocation") {
+    REQUIRE_THROWS_WITH(read_all(hdr.str() + std::string("\xdd\xff\xff\xff\xff", 5)),
+                        Catch::Contains("frame 1") && Catch::Contains("array size overflow"));
+  }
   SECTION("unknown frame type") {
     auto bad = frame([](auto& p) {
       p.pack_map(1);
       p.pack(std::string("type")), p.pack(std::string("video"));
     });
     REQUIRE_THROWS_WITH(read_all(hdr.str() + bad), Catch::Contains("frame 1") && Catch::Contains("video"));
+  }
+  SECTION("a frame type with a newline is named on one line (fuzzer finding)") {
+    auto bad = frame([](auto& p) {
+      p.pack_map(1);
+      p.pack(std::string("type")), p.pack(std::string("vi\ndeo"));
+    });
+    REQUIRE_THROWS_WITH(read_all(hdr.str() + bad), Catch::Contains("'vi\\ndeo'") && !Catch::Contains("\n"));
   }
   SECTION("a frame that is not a map") {
     REQUIRE_THROWS_WITH(read_all(hdr.str() + frame([](auto& p) { p.pack(42); })), Catch::Contains("frame 1"));
@@ -172,6 +190,21 @@ TEST_CASE("malformed sample streams are clear errors naming the frame") {
     SampleStreamWriter w(out, h);
     REQUIRE_THROWS_WITH(w.write(torch::zeros({1, 3, 2, 2})), Catch::Contains("header says uint8"));
     REQUIRE_THROWS_WITH(w.write(torch::zeros({1, 3, 3, 2}, torch::kUInt8)), Catch::Contains("do not match"));
+  }
+  SECTION("writer refuses a frame larger than readers accept") {
+    std::ostringstream out;
+    SampleStreamHeader tiny;
+    tiny.channels = tiny.height = tiny.width = 1;
+    SampleStreamWriter w(out, tiny);
+    REQUIRE_THROWS_WITH(w.write(torch::zeros({(1 << 20) + 1, 1, 1, 1}, torch::kUInt8)),
+                        Catch::Contains("1048577 images in one frame"));
+    w.write(torch::zeros({1 << 20, 1, 1, 1}, torch::kUInt8), torch::zeros({1 << 20}, torch::kInt64));
+    w.finish();
+    std::istringstream in(out.str());
+    SampleStreamReader r(in, "big");
+    torch::Tensor im, lb;
+    REQUIRE(r.next(im, lb));
+    CHECK(lb.numel() == (1 << 20));
   }
 }
 

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "libbiggan/serialization/npz.h"
+#include "libbiggan/serialization/zip_archive.h"
 #include "libbiggan/util/atomic_file.h"
 #include "libbiggan/util/error.h"
 #include "tests/fixtures.h"
@@ -160,4 +161,38 @@ TEST_CASE("bad npz files are clear errors") {
   std::string npy = std::string("\x93NUMPY\x01\x00", 8) + char(huge.size()) + char(0) + huge;
   CHECK_THROWS_WITH(npz::parse_npy(npy, "y"), Catch::Contains("truncated"));
   CHECK_THROWS_WITH(npz::load((tmp / "missing.npz").string()), Catch::Contains("cannot open"));
+}
+
+TEST_CASE("what a file contains cannot break an error onto two lines (fuzzer findings)") {
+  // A dtype string with a newline in it (found by fuzz_npy): the message shows it escaped.
+  std::string header = "{'descr': '|\nb1', 'fortran_order': False, 'shape': (2,), }\n";
+  std::string npy = std::string("\x93NUMPY\x01\x00", 8) + char(header.size()) + char(0) + header + "\x01\x00";
+  try {
+    npz::parse_npy(npy, "a.npy");
+    FAIL("parsed");
+  } catch (const Error& e) {
+    CHECK_THAT(e.what(), !Catch::Contains("\n") && Catch::Contains("unsupported dtype '|\\nb1'"));
+  }
+  // An entry name with control characters (found by fuzz_zip / fuzz_npz), named in the error.
+  test::TempDir tmp;
+  auto path = (tmp / "names.npz").string();
+  {
+    zip::Writer w(path);
+    w.add("bad\n\x01name.npy", std::string("not an npy"));
+    w.finish();
+  }
+  try {
+    npz::load(path);
+    FAIL("loaded");
+  } catch (const Error& e) {
+    CHECK_THAT(e.what(), !Catch::Contains("\n") && Catch::Contains("bad\\n\\x01name.npy"));
+  }
+}
+
+TEST_CASE("an empty .npy array parses (no copy from a null data pointer: UBSan finding)") {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4), }\n";
+  std::string npy = std::string("\x93NUMPY\x01\x00", 8) + char(header.size()) + char(0) + header;
+  auto t = npz::parse_npy(npy, "empty.npy");
+  CHECK(t.sizes() == torch::IntArrayRef({0, 4}));
+  CHECK(t.scalar_type() == torch::kFloat);
 }

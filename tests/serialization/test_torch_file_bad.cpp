@@ -1,6 +1,7 @@
 // Bad and hostile files: each must give a clear biggan::Error naming the file, never a crash, a
 // huge allocation or code execution.
 #include <catch2/catch.hpp>
+#include <zlib.h>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -302,4 +303,38 @@ TEST_CASE("deeply nested or self-referencing pickles are refused without a stack
   require_error(zip_with_pickle((tmp / "cycle.pth").string(), std::string("\x80\x02]q\x00h\x00" "a.", 9)), "contains itself");
   // truncated in the middle of a deep structure
   require_error(zip_with_pickle((tmp / "nest4.pth").string(), top_down), "unexpected end");
+}
+
+TEST_CASE("a deflated storage record is refused before it is inflated") {
+  // torch writes storages stored (uncompressed); a deflated one could inflate to gigabytes from a
+  // small file. Made here as a valid zip: the storage is deflated with zlib, stored by the writer,
+  // and its headers patched to say method 8 with the plain size and CRC.
+  test::TempDir tmp;
+  const std::string plain(4 * 1024, '\0');  // 1024 float zeros
+  std::string packed(compressBound(uLong(plain.size())) + 64, '\0');
+  z_stream zs{};
+  REQUIRE(deflateInit2(&zs, 9, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+  zs.avail_in = uInt(plain.size());
+  zs.next_out = reinterpret_cast<Bytef*>(packed.data());
+  zs.avail_out = uInt(packed.size());
+  REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+  packed.resize(zs.total_out);
+  deflateEnd(&zs);
+  auto path = zip_with_pickle((tmp / "deflated.pth").string(), tensor_pickle(1024, 1024), {{"0", packed}});
+  std::string b = read_file(path);
+  const std::string name = "archive/data/0";
+  auto local = b.find(name) - 30, central = b.find(name, local + 30 + name.size()) - 46;
+  auto put = [&](size_t at, uint32_t v, int n) {
+    for (int i = 0; i < n; ++i) b[at + i] = char((v >> (8 * i)) & 0xFF);
+  };
+  const uint32_t crc = zip::crc32(plain.data(), plain.size());
+  put(local + 8, 8, 2), put(local + 14, crc, 4), put(local + 22, uint32_t(plain.size()), 4);
+  put(central + 10, 8, 2), put(central + 16, crc, 4), put(central + 24, uint32_t(plain.size()), 4);
+  write_bytes(path, b);
+  // The archive itself is valid: the zip reader inflates the record to the plain bytes...
+  zip::Reader zr(path);
+  REQUIRE(zr.read(name) == plain);
+  // ...but as a torch storage it is refused, naming the record.
+  require_error(path, "storage record data/0 is compressed");
 }

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "libbiggan/util/error.h"
 #include "libbiggan/util/json.h"
 #include "tests/fixtures.h"
 
@@ -34,4 +35,32 @@ TEST_CASE("json errors name the input and the offset") {
   REQUIRE_THROWS_WITH(Json::parse("{\"a\": }", "cfg.json"), Catch::Contains("cfg.json") && Catch::Contains("offset"));
   REQUIRE_THROWS(Json::parse("[1, 2", "x"));
   REQUIRE_THROWS(Json::parse("{} extra", "x"));
+}
+
+TEST_CASE("json \\u escapes: four hex digits, surrogate pairs joined, anything else an error with its offset") {
+  CHECK(Json::parse(R"("a\u00e9\u20AC")").as_string() == "a\xC3\xA9\xE2\x82\xAC");
+  CHECK(Json::parse(R"("\ud83d\ude00")").as_string() == "\xF0\x9F\x98\x80");
+  CHECK(Json::parse(R"("\u0041\u007f")").as_string() == "A\x7F");
+  // Each was mis-read or escaped as std::invalid_argument / std::out_of_range through stoul.
+  const std::pair<const char*, const char*> bad[] = {
+      {R"(["\uZZZZ"])", "offset 2: \\u escape needs 4 hex digits"},
+      {R"(["\u12"])", "offset 2: \\u escape needs 4 hex digits"},
+      {R"(["\u+123"])", "offset 2: \\u escape needs 4 hex digits"},
+      {R"(["\u-001"])", "offset 2: \\u escape needs 4 hex digits"},
+      {R"(["\u 123"])", "offset 2: \\u escape needs 4 hex digits"},
+      {R"("\u00)", "offset 1: \\u escape needs 4 hex digits"},
+      {R"("x\ud83d")", "offset 2: \\u escape is a high surrogate without its low surrogate"},
+      {R"("\ud83d\u0041")", "offset 1: \\u escape is a high surrogate without its low surrogate"},
+      {R"("\ud83d\uZZ")", "offset 7: \\u escape needs 4 hex digits"},
+      {R"("\ude00")", "offset 1: \\u escape is a lone low surrogate"},
+  };
+  for (auto& [text, msg] : bad) {
+    INFO(text);
+    try {
+      Json::parse(text, "cfg.json");
+      FAIL("parsed");
+    } catch (const biggan::Error& e) {
+      CHECK_THAT(e.what(), Catch::Contains("cfg.json: invalid JSON at ") && Catch::Contains(msg));
+    }
+  }
 }
