@@ -284,14 +284,14 @@ void Config::validate_training(const std::string& source) const {
   at_least("num_D_steps", num_D_steps, 1);
   at_least("num_D_accumulations", num_D_accumulations, 1);
   at_least("num_epochs", num_epochs, 0);
-  at_least("save_every", save_every, 1);
-  at_least("test_every", test_every, 1);
+  at_least("save_every", save_every, 0);  // 0: never (the reference would divide by zero)
+  at_least("test_every", test_every, 0);
   at_least("num_save_copies", num_save_copies, 0);
   at_least("num_best_copies", num_best_copies, 0);
   at_least("num_inception_images", num_inception_images, 1);
   at_least("num_standing_accumulations", num_standing_accumulations, 1);
   at_least("ema_start", ema_start, 0);
-  at_least("sv_log_interval", sv_log_interval, 1);
+  at_least("sv_log_interval", sv_log_interval, 0);  // 0: off, as the reference
   at_least("seed", seed, 0);
   const std::pair<const char*, double> rates[] = {{"G_lr", G_lr}, {"D_lr", D_lr}, {"adam_eps", adam_eps}};
   for (const auto& [name, v] : rates)

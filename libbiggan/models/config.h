@@ -78,12 +78,12 @@ namespace biggan {
   X(int64_t, num_standing_accumulations, 16, "", "forward passes for standing statistics")         \
   /* bookkeeping */                                                                                \
   X(bool, G_eval_mode, false, "", "G in eval mode at sample/test time")                            \
-  X(int64_t, save_every, 2000, "", "save every N iterations")                                      \
+  X(int64_t, save_every, 2000, "", "save every N iterations (0: never)")                                      \
   X(int64_t, num_save_copies, 2, "", "rolling checkpoint copies")                                  \
   X(int64_t, num_best_copies, 2, "", "best checkpoint copies")                                     \
   X(std::string, which_best, "IS", "", "metric for best checkpoints: IS or FID")                   \
   X(bool, no_fid, false, "", "IS only, no FID")                                                    \
-  X(int64_t, test_every, 5000, "", "test every N iterations")                                      \
+  X(int64_t, test_every, 5000, "", "test every N iterations (0: never)")                                      \
   X(int64_t, num_inception_images, 50000, "", "samples for the Inception metrics")                 \
   X(bool, hashname, false, "", "hash the experiment name")                                         \
   X(std::string, base_root, "", "", "base folder for all roots")                                   \
@@ -120,7 +120,7 @@ namespace biggan {
   X(std::string, logstyle, "%3.3e", "", "training metric log style")                               \
   X(bool, log_G_spectra, false, "", "log G's top singular values")                                 \
   X(bool, log_D_spectra, false, "", "log D's top singular values")                                 \
-  X(int64_t, sv_log_interval, 10, "", "iterations between SV logs")                                \
+  X(int64_t, sv_log_interval, 10, "", "iterations between SV logs (0: off)")                                \
   /* sample.py */                                                                                  \
   X(bool, sample_npz, false, "", "sample sample_num_npz images to an npz")                         \
   X(int64_t, sample_num_npz, 50000, "", "images for sample_npz")                                   \
