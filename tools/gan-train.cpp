@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
     std::cerr << "gan-train: experiment " << trainer.experiment_name() << "\n";
     auto state = trainer.run();
     std::cerr << "gan-train: stopped at itr " << state.itr << "; weights in " << trainer.paths().weights.string() << "\n";
+    // Interrupted by a signal: saved, but not finished (a Makefile must not call the run trained).
+    if (trainer.stop_signal() > 0) return 128 + trainer.stop_signal();
     return 0;
   });
 }

@@ -2,9 +2,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cctype>
 #include <ctime>
+#include <functional>
 #include <fstream>
 
+#include "libbiggan/util/atomic_file.h"
 #include "libbiggan/util/error.h"
 
 namespace biggan {
@@ -16,7 +19,53 @@ std::string fmt(const char* format, double v) {
   return buf;
 }
 
+// Keeps the lines of `file` for which keep(line) holds, and drops a last line without its newline
+// (a write cut short by a kill); rewrites the file only if a line goes.
+void filter_lines(const std::filesystem::path& file, const std::function<bool(const std::string&)>& keep) {
+  if (!std::filesystem::is_regular_file(file)) return;
+  const std::string text = read_file(file);
+  std::string kept;
+  bool dropped = false;
+  for (size_t at = 0; at < text.size();) {
+    const size_t nl = text.find('\n', at);
+    if (nl == std::string::npos) {
+      dropped = true;
+      break;
+    }
+    const std::string line = text.substr(at, nl - at);
+    if (keep(line)) kept += line + "\n";
+    else dropped = true;
+    at = nl + 1;
+  }
+  if (dropped) write_file_atomically(file, kept);
+}
+
+// The itr of a log line, or -1 when the line has none that can be read.
+int64_t jsonl_itr(const std::string& line) {
+  try {
+    auto j = Json::parse(line);
+    return j.contains("itr") ? j["itr"].as_int() : -1;
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+int64_t text_log_itr(const std::string& line) {  // "123: 4.5e-01"
+  size_t n = 0;
+  while (n < line.size() && std::isdigit(static_cast<unsigned char>(line[n]))) ++n;
+  if (n == 0 || n > 18 || n >= line.size() || line[n] != ':') return -1;
+  return std::stoll(line.substr(0, n));
+}
+
 }  // namespace
+
+void drop_log_records_after(const ExperimentPaths& p, int64_t itr) {
+  for (const auto& f : {p.train_log, p.logs / "sv_log.jsonl", p.test_log})
+    filter_lines(f, [&](const std::string& line) { return jsonl_itr(line) <= itr; });
+  if (!std::filesystem::is_directory(p.logs)) return;
+  for (const auto& e : std::filesystem::directory_iterator(p.logs))
+    if (e.path().extension() == ".log")
+      filter_lines(e.path(), [&](const std::string& line) { return text_log_itr(line) <= itr; });
+}
 
 std::string experiment_name_from_config(const Config& c) {
   if (c.hashname) throw Error("--hashname is not supported: give --experiment_name instead");

@@ -52,6 +52,11 @@ class JsonlLogger {
   bool stamp_;
 };
 
+// For a resume from a save at `itr`: removes the records of later iterations (they are trained and
+// logged again) from the train, SV and test JSONL logs and the per-metric text logs, so that no
+// iteration appears twice. Lines it cannot read are kept; each file is rewritten atomically.
+void drop_log_records_after(const ExperimentPaths& paths, int64_t itr);
+
 // utils.write_metadata: logs/<name>/metalog.txt with the date, the config and the state.
 void write_metadata(const ExperimentPaths& paths, const Config& config, const Json& state);
 

@@ -23,10 +23,13 @@ LoadedGenerator load_generator(const GeneratorSource& src) {
   fs::path state_path;
   if (fs::is_directory(weights)) {
     const auto ema = weights / weights_file_name("G_ema", src.suffix);
-    out.which = !src.which.empty() ? src.which : (fs::exists(ema) ? "G_ema" : "G");
-    out.weights_file = (weights / weights_file_name(out.which, src.suffix)).string();
-    if (!fs::exists(out.weights_file)) throw input_error(out.weights_file, "missing from the weights folder");
+    const bool has_ema = fs::exists(ema) || fs::exists(weights / staged_file_name("G_ema", src.suffix));
+    out.which = !src.which.empty() ? src.which : (has_ema ? "G_ema" : "G");
+    // Checked against the save's manifest: never a G from one save with the config of another.
+    out.weights_file = verified_weights_file(weights, src.suffix, out.which).string();
     state_path = weights / weights_file_name("state_dict", src.suffix);
+    if (fs::exists(weights / staged_file_name("state_dict", src.suffix)))
+      state_path = verified_weights_file(weights, src.suffix, "state_dict");
   } else {
     out.weights_file = weights.string();
     out.which = src.which.empty() ? "G" : src.which;

@@ -21,9 +21,12 @@
 namespace biggan {
 namespace {
 
-std::atomic<bool> g_stop{false};
+// 0: no stop asked; a signal number; or kStopRequested (request_stop). Reset when a run starts.
+constexpr int kStopRequested = -1;
+std::atomic<int> g_stop{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the stop flag is set from a signal handler");
 
-extern "C" void handle_stop_signal(int) { g_stop.store(true); }
+extern "C" void handle_stop_signal(int sig) { g_stop.store(sig); }
 
 
 Json losses_json(int64_t itr, const StepLosses& l) {
@@ -49,11 +52,14 @@ std::vector<std::pair<std::string, double>> singular_values(const torch::nn::Mod
 
 }  // namespace
 
-void Trainer::request_stop() { g_stop.store(true); }
+void Trainer::request_stop() { g_stop.store(kStopRequested); }
 
 void Trainer::install_signal_handlers() {
   std::signal(SIGINT, handle_stop_signal);
   std::signal(SIGTERM, handle_stop_signal);
+  // Over a file size limit write() then fails with EFBIG and the save reports it, instead of the
+  // process dying mid-save.
+  std::signal(SIGXFSZ, SIG_IGN);
 }
 
 Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(config)), options_(std::move(options)) {
@@ -76,6 +82,8 @@ Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(conf
   gan_.to(options_.device);
   state_.config = config_;
   if (config_.resume) {
+    if (recover_weights_folder(paths_.weights, config_.load_weights) == Recovery::kCompletedSave)
+      std::cerr << "gan-train: completed the save that was interrupted in " << paths_.weights.string() << "\n";
     auto w = load_weights_folder(paths_.weights, config_.load_weights,
                                  config_.ema ? std::vector<std::string>{"G", "D", "G_ema", "G_optim", "D_optim", "state_dict"}
                                              : std::vector<std::string>{"G", "D", "G_optim", "D_optim", "state_dict"});
@@ -86,6 +94,8 @@ Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(conf
   }
   create_experiment_folders(paths_);
   const bool fresh = !config_.resume;
+  // Iterations after the save are trained again: their earlier records go, so no itr is logged twice.
+  if (!fresh) drop_log_records_after(paths_, state_.itr);
   text_log_ = std::make_unique<MetricTextLogger>(paths_.logs, fresh, config_.logstyle);
   train_log_ = std::make_unique<JsonlLogger>(paths_.train_log, fresh, false);
   sv_log_ = std::make_unique<JsonlLogger>(paths_.logs / "sv_log.jsonl", fresh, false);
@@ -107,16 +117,19 @@ TrainState Trainer::run() {
   const int64_t d_batch = c.batch_size * c.num_D_steps * c.num_D_accumulations;
   const int64_t n = data_->size();
   const int64_t loader_start_itr = state_.itr;  // get_data_loaders(start_itr=state_dict['itr'])
-  const bool resuming = c.resume && state_.rng_state.defined();
+  bool resuming = c.resume && state_.rng_state.defined();  // the first epoch only
   if (c.resume && !state_.rng_state.defined())
     std::cerr << "gan-train: the save has no generator state (a reference save?): resuming as the reference does, "
                  "data order continues but the noise differs from an uninterrupted run\n";
   const bool show = options_.progress;
   auto t0 = std::chrono::steady_clock::now();
   const int64_t itr0 = state_.itr;
+  g_stop.store(0);  // a stop asked of an earlier run in this process is not one asked of this run
+  stop_signal_ = 0;
 
   for (; state_.epoch < c.num_epochs; ++state_.epoch) {
     const bool resume_this_epoch = resuming && state_.epoch_start_itr >= 0 && state_.itr > state_.epoch_start_itr;
+    resuming = false;  // later epochs start afresh (else each would skip as many batches again)
     if (resume_this_epoch) set_default_generator_state(state_.epoch_rng_state);
     else state_.epoch_start_itr = state_.itr;
     state_.epoch_rng_state = default_generator_state();
@@ -191,14 +204,19 @@ TrainState Trainer::run() {
       }
       if (c.save_every > 0 && state_.itr % c.save_every == 0) save(true);
       if (c.test_every > 0 && state_.itr % c.test_every == 0) test();
-      if (g_stop.load()) break;
+      if (g_stop.load() != 0) break;
     }
-    if (g_stop.load() || (options_.total_itr > 0 && state_.itr >= options_.total_itr)) break;
+    if (g_stop.load() != 0 || (options_.total_itr > 0 && state_.itr >= options_.total_itr)) break;
   }
+  // A stop that comes only after the last iteration does not make the finished run an interrupted one.
+  const bool finished = (options_.total_itr > 0 && state_.itr >= options_.total_itr) || state_.epoch >= c.num_epochs;
+  const int stop = g_stop.exchange(0);
+  stopped_ = stop != 0 && !finished;
+  stop_signal_ = stopped_ && stop > 0 ? stop : 0;
   if (show) std::fprintf(stderr, "\n");
   // The end of the run (or a requested stop): make sure the last iteration is saved and scored.
   if (last_save_itr_ != state_.itr) save(false);
-  if (!g_stop.load() && last_test_itr_ != state_.itr && options_.evaluator) test();
+  if (!stopped_ && last_test_itr_ != state_.itr && options_.evaluator) test();
   plots();
   return state_;
 }
@@ -211,9 +229,20 @@ void Trainer::save(bool with_copy) {
   const auto rng = GeneratorStates::capture(options_.device);
   state_.rng_state = rng.cpu;
   state_.cuda_rng_state = rng.cuda;
-  save_weights_folder(paths_.weights, "", gan_.to_weights(state_));
+  const std::string at = "itr " + std::to_string(state_.itr) + ": ";
+  try {
+    save_weights_folder(paths_.weights, "", gan_.to_weights(state_));
+  } catch (const Error& e) {
+    throw Error(at + "save failed, the previous save is intact: " + e.what());
+  }
   if (with_copy && config_.num_save_copies > 0) {
-    save_weights_folder(paths_.weights, "copy" + std::to_string(state_.save_num), gan_.to_weights(state_));
+    const std::string suffix = "copy" + std::to_string(state_.save_num);
+    try {
+      save_weights_folder(paths_.weights, suffix, gan_.to_weights(state_));
+    } catch (const Error& e) {
+      throw Error(at + "the main save is complete, but saving " + suffix + " failed (its previous save is intact): " +
+                  e.what());
+    }
     state_.save_num = (state_.save_num + 1) % config_.num_save_copies;
   }
   last_save_itr_ = state_.itr;
@@ -242,7 +271,13 @@ void Trainer::test() {
   const double is_mean = r["IS_mean"].as_double(), fid = r["FID"].as_double();
   if ((config_.which_best == "IS" && is_mean > state_.best_IS) || (config_.which_best == "FID" && fid < state_.best_FID)) {
     if (config_.num_best_copies > 0) {
-      save_weights_folder(paths_.weights, "best" + std::to_string(state_.save_best_num), gan_.to_weights(state_));
+      const std::string suffix = "best" + std::to_string(state_.save_best_num);
+      try {
+        save_weights_folder(paths_.weights, suffix, gan_.to_weights(state_));
+      } catch (const Error& e) {
+        throw Error("itr " + std::to_string(state_.itr) + ": saving " + suffix +
+                    " failed (its previous save is intact): " + e.what());
+      }
       state_.save_best_num = (state_.save_best_num + 1) % config_.num_best_copies;
     }
   }

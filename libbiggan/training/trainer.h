@@ -40,12 +40,18 @@ class Trainer {
   TrainState run();
 
   const std::string& experiment_name() const { return name_; }
+  // After run(): whether a stop was asked (request_stop or a signal), and the signal's number (0
+  // for request_stop or none). gan-train exits 128 + that number, as a shell reports a signal.
+  bool stopped() const { return stopped_; }
+  int stop_signal() const { return stop_signal_; }
   const ExperimentPaths& paths() const { return paths_; }
   Gan& gan() { return gan_; }
 
-  // Asks a running trainer to finish its current step, save and return (signal-safe).
+  // Asks the running trainer to finish its current step, save and return (signal-safe). Each run()
+  // clears the request when it starts, so a stop never carries over to a later run.
   static void request_stop();
-  // Installs SIGINT / SIGTERM handlers that call request_stop().
+  // Installs SIGINT / SIGTERM handlers that stop the running trainer this way, and ignores SIGXFSZ
+  // (a write over a file size limit then fails with an error instead of killing the process).
   static void install_signal_handlers();
 
  private:
@@ -66,6 +72,8 @@ class Trainer {
   std::unique_ptr<JsonlLogger> train_log_, test_log_, sv_log_;
   std::unique_ptr<TrainStep> step_;
   int64_t last_save_itr_ = -1, last_test_itr_ = -1;
+  bool stopped_ = false;
+  int stop_signal_ = 0;
 };
 
 }  // namespace biggan

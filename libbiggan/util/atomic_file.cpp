@@ -12,25 +12,56 @@
 #include "libbiggan/util/error.h"
 
 namespace biggan {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+// The writer's message names the temp file; the user knows only the target.
+std::string rename_in_message(std::string msg, const std::string& tmp, const std::string& target) {
+  for (size_t at; (at = msg.find(tmp)) != std::string::npos;) msg.replace(at, tmp.size(), target);
+  return msg;
+}
+
+const char* kTempTag = ".tmp";
+
+}  // namespace
 
 void fsync_path(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw input_error(path.string(), std::string("cannot open to sync: ") + std::strerror(errno));
-  ::fsync(fd);
-  ::close(fd);
+  const bool is_dir = std::filesystem::is_directory(path);
+  int fd = ::open(path.c_str(), O_RDONLY | (is_dir ? O_DIRECTORY : 0));
+  if (fd < 0) throw input_error(path.string(), "cannot open to sync: " + errno_text());
+  if (::fsync(fd) != 0 && !(is_dir && errno == EINVAL)) {
+    const std::string why = errno_text();
+    ::close(fd);
+    throw input_error(path.string(), "fsync failed: " + why);
+  }
+  if (::close(fd) != 0) throw input_error(path.string(), "close after fsync failed: " + errno_text());
+}
+
+void rename_file(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    throw input_error(to.string(), "cannot move " + from.filename().string() + " into place: " + errno_text());
+}
+
+bool is_temp_file_of(const std::string& name, const std::string& target_name) {
+  const std::string prefix = "." + target_name + kTempTag;
+  if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return false;
+  return name.find_first_not_of("0123456789", prefix.size()) == std::string::npos;
 }
 
 void write_atomically(const std::filesystem::path& path,
                       const std::function<void(const std::filesystem::path& tmp)>& write) {
   auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::random_device rd;
-  auto tmp = dir / ("." + path.filename().string() + ".tmp" + std::to_string(rd() % 1000000));
+  auto tmp = dir / ("." + path.filename().string() + kTempTag + std::to_string(rd() % 1000000));
   try {
-    write(tmp);
+    try {
+      write(tmp);
+    } catch (const Error& e) {
+      throw Error(rename_in_message(e.what(), tmp.string(), path.string()));
+    }
     fsync_path(tmp);
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) throw input_error(path.string(), "cannot rename temp file into place: " + ec.message());
+    rename_file(tmp, path);
     fsync_path(dir);
   } catch (...) {
     std::error_code ec;
@@ -41,11 +72,20 @@ void write_atomically(const std::filesystem::path& path,
 
 void write_file_atomically(const std::filesystem::path& path, const std::string& bytes) {
   write_atomically(path, [&](const std::filesystem::path& tmp) {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw input_error(path.string(), "cannot open for writing");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) throw input_error(path.string(), "write failed (disk full?)");
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw input_error(path.string(), "cannot open for writing: " + errno_text());
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const std::string why = n < 0 ? errno_text() : "no progress";
+        ::close(fd);
+        throw input_error(path.string(), "write failed: " + why);
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (::close(fd) != 0) throw input_error(path.string(), "write failed on close: " + errno_text());
   });
 }
 
