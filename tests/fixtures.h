@@ -4,6 +4,9 @@
 #pragma once
 #include <algorithm>
 #include <cstdlib>
+#include <sstream>
+#include <fstream>
+#include <sys/wait.h>
 #include <filesystem>
 #include <random>
 #include <stdexcept>
@@ -107,6 +110,34 @@ struct TempDir {
   }
   std::filesystem::path operator/(const std::string& name) const { return path / name; }
 };
+
+struct ToolRun {
+  int exit_code = -1;
+  std::string err;  // stderr
+};
+
+// Runs `tool args` with stderr captured (stdout discarded); with timeout_s > 0 under `timeout`, so
+// a tool that blocks fails the test instead of hanging the suite.
+inline ToolRun run_tool_cmd(const std::string& tool, const std::string& args, const TempDir& scratch,
+                            int timeout_s = 0) {
+  auto exe = tool_path(tool);
+  if (!std::filesystem::exists(exe)) {
+    ToolRun r;
+    r.err = exe.string() + " is not built (build the target " + tool + " before running the tests)";
+    return r;
+  }
+  auto err_file = scratch / "stderr.txt";
+  std::string cmd = (timeout_s > 0 ? "timeout " + std::to_string(timeout_s) + " " : std::string()) + "'" +
+                    exe.string() + "' " + args + " > /dev/null 2> '" + err_file.string() + "'";
+  int status = std::system(cmd.c_str());
+  ToolRun r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.err = ss.str();
+  return r;
+}
 
 }  // namespace biggan::test
 

@@ -14,31 +14,6 @@
 
 namespace biggan::test {
 
-struct ToolRun {
-  int exit_code = -1;
-  std::string err;  // stderr
-};
-
-// Runs `tool args` with stderr captured (stdout discarded).
-inline ToolRun run_tool_cmd(const std::string& tool, const std::string& args, const TempDir& scratch) {
-  auto exe = tool_path(tool);
-  if (!std::filesystem::exists(exe)) {
-    ToolRun r;
-    r.err = exe.string() + " is not built (build the target " + tool + " before running the tests)";
-    return r;
-  }
-  auto err_file = scratch / "stderr.txt";
-  std::string cmd = "'" + exe.string() + "' " + args + " > /dev/null 2> '" + err_file.string() + "'";
-  int status = std::system(cmd.c_str());
-  ToolRun r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  r.err = ss.str();
-  return r;
-}
-
 // True when /usr/bin/python3 with torch, torchvision and PIL is usable as an oracle; warns loudly if
 // not (callers BIGGAN_SKIP, which fails under CI).
 inline bool python_oracle_available() {

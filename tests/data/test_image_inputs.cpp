@@ -43,19 +43,9 @@ size_t jpeg_sof_size_offset(const std::vector<uint8_t>& b) {
   return 0;
 }
 
-struct ToolRun {
-  int rc = -1;
-  std::string err;
-};
-
-ToolRun run_tool(const test::TempDir& dir, const std::string& args) {
-  const auto exe = test::tool_path("imagenet-to-hdf5");
-  REQUIRE(fs::exists(exe));
-  const auto err = dir / "stderr.txt";
-  // `timeout`: a reader that blocks on a FIFO must fail the test, not hang the suite.
-  const std::string cmd = "timeout 120 " + exe.string() + " --threads 1 " + args + " >/dev/null 2>" + err.string();
-  const int st = std::system(cmd.c_str());
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, read_file(err)};
+test::ToolRun run_tool(const test::TempDir& dir, const std::string& args) {
+  // Under `timeout`: a reader that blocks on a FIFO must fail the test, not hang the suite.
+  return test::run_tool_cmd("imagenet-to-hdf5", "--threads 1 " + args, dir, 120);
 }
 
 }  // namespace
@@ -134,7 +124,7 @@ TEST_CASE("imagenet-to-hdf5: a truncated JPEG is skipped (refused with --strict)
   const auto out = tmp / "out.hdf5";
   auto r = run_tool(tmp, "-r 32 " + root.string() + " " + out.string());
   INFO(r.err);
-  REQUIRE(r.rc == 0);
+  REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.err, Catch::Contains("cut.jpg") && Catch::Contains("truncated"));
   auto f = h5::File::open_read(out.string());
   CHECK(f.read("labels").size(0) == 6);  // 3 + 3: the cut JPEG skipped, the FIFO not listed
@@ -142,7 +132,7 @@ TEST_CASE("imagenet-to-hdf5: a truncated JPEG is skipped (refused with --strict)
   const auto strict_out = tmp / "strict.hdf5";
   r = run_tool(tmp, "-r 32 --strict " + root.string() + " " + strict_out.string());
   INFO(r.err);
-  CHECK(r.rc != 0);
+  CHECK(r.exit_code != 0);
   CHECK_THAT(r.err, Catch::Contains("cut.jpg") && Catch::Contains("truncated"));
   CHECK(!fs::exists(strict_out));
 }

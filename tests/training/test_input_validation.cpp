@@ -3,8 +3,6 @@
 // weights with NaNs, and gan-sample's own numbers. Each case makes its own tiny model and data.
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-
 #include <cmath>
 #include <limits>
 
@@ -25,21 +23,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct ToolRun {
-  int rc = -1;
-  std::string err;
-};
-
 ToolRun run(const TempDir& dir, const std::string& tool, const std::string& args) {
-  const auto exe = tool_path(tool);
-  REQUIRE(fs::exists(exe));
-  const auto err_path = dir / "stderr.txt";
-  const std::string cmd = exe.string() + " --threads 1 " + args + " >/dev/null 2>" + err_path.string();
-  const int st = std::system(cmd.c_str());
-  ToolRun r;
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.err = read_file(err_path);
-  return r;
+  return run_tool_cmd(tool, "--threads 1 " + args, dir);
 }
 
 Config tiny_config() {
@@ -144,8 +129,8 @@ TEST_CASE("gan-train: a bad flag is refused before any folder or log is written"
   };
   for (const auto& b : bad) {
     auto r = run(tmp, "gan-train", base + b.flags);
-    INFO(b.flags << " -> rc " << r.rc << ": " << r.err);
-    CHECK(r.rc != 0);
+    INFO(b.flags << " -> rc " << r.exit_code << ": " << r.err);
+    CHECK(r.exit_code != 0);
     CHECK(r.err.find(b.expect) != std::string::npos);
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     CHECK(folder_is_empty(root));
@@ -189,7 +174,7 @@ TEST_CASE("weights with NaNs are refused by the loader and by gan-sample, which 
   const auto out = tmp / "out.h5";
   auto r = run(tmp, "gan-sample", "--weights " + (tmp / "nan").string() + " --num 4 --output " + out.string());
   INFO(r.err);
-  CHECK(r.rc != 0);
+  CHECK(r.exit_code != 0);
   CHECK(r.err.find("NaN") != std::string::npos);
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   CHECK(!fs::exists(out));
@@ -199,11 +184,11 @@ TEST_CASE("weights with NaNs are refused by the loader and by gan-sample, which 
                                  std::string(" --z-var inf"), std::string(" --truncation nan")}) {
     r = run(tmp, "gan-sample", good + bad);
     INFO(bad << " -> " << r.err);
-    CHECK(r.rc != 0);
+    CHECK(r.exit_code != 0);
     CHECK(!fs::exists(out));
   }
   r = run(tmp, "gan-sample", good);
   INFO(r.err);
-  CHECK(r.rc == 0);
+  CHECK(r.exit_code == 0);
   CHECK(fs::exists(out));
 }
