@@ -41,7 +41,8 @@ ToolRun gan_sample(const TempDir& dir, const std::string& args, const std::strin
   const auto tool = tool_path("gan-sample");
   REQUIRE(fs::exists(tool));
   const auto err_path = dir / "stderr.txt";
-  const std::string cmd = tool.string() + " --threads 1 " + args + " >" + out_file + " 2>" + err_path.string();
+  // Two threads: the fixture cases were made with two (batch statistics follow the reduction order).
+  const std::string cmd = tool.string() + " --threads 2 " + args + " >" + out_file + " 2>" + err_path.string();
   const int st = std::system(cmd.c_str());
   ToolRun r;
   r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -339,7 +340,10 @@ TEST_CASE("sample sheets and standing statistics (library)", "[sampling]") {
     auto p = save_interp_sheet(*G, tmp.path, o);
     CHECK(p.filename() == "interp0.png");
     auto same = read_image_rgb(p);
-    CHECK(torch::equal(same.slice(1, 2, 2 + R), same.slice(1, R + 4, 2 * R + 4)));
+    // Identical inputs at two batch positions: equal up to float rounding (convolution and
+    // attention kernels block the batch), i.e. at most one step of the 8-bit quantisation.
+    const auto col_diff = (same.slice(1, 2, 2 + R).to(torch::kInt32) - same.slice(1, R + 4, 2 * R + 4).to(torch::kInt32));
+    CHECK(col_diff.abs().max().item<int>() <= 1);
   }
 
   // Standing statistics on a myBN generator: counters and statistics as the reference's myBN.
