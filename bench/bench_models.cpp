@@ -104,8 +104,8 @@ Json bench_config(const std::string& name, int threads, int warmup, int repeats,
   auto x = torch::randn({d_batch, 3, c.resolution, c.resolution}).clamp(-1, 1);
   auto y = torch::randint(0, c.n_classes, {d_batch}, torch::kInt64);
   int64_t itr = 0;
-  const Timing train = time_calls(warmup, repeats, [&] { step(x, y, ++itr); });
-  profile_call(profile, name + "_step", [&] { step(x, y, ++itr); });
+  const Timing train = time_calls(warmup, repeats, [&] { step.run(x, y, ++itr); });
+  profile_call(profile, name + "_step", [&] { step.run(x, y, ++itr); });
 
   auto z = torch::randn({c.batch_size, gan.G->dim_z()});
   auto gy = torch::randint(0, c.n_classes, {c.batch_size}, torch::kInt64);

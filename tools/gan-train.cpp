@@ -4,6 +4,7 @@
 #include "libbiggan/training/train_cli.h"
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/error.h"
+#include "libbiggan/util/version.h"
 
 int main(int argc, char** argv) {
   return biggan::run_tool("gan-train", [&] {
@@ -16,6 +17,10 @@ int main(int argc, char** argv) {
     }
     if (cmd.help) {
       std::cout << biggan::train_usage();
+      return 0;
+    }
+    if (cmd.version) {
+      std::cout << biggan::version_line("gan-train") << "\n";
       return 0;
     }
     biggan::setup_threads(cmd.threads);

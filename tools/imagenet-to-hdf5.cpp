@@ -5,6 +5,7 @@
 
 #include "libbiggan/data/training_file_writer.h"
 #include "libbiggan/util/cli.h"
+#include "libbiggan/util/common_flags.h"
 #include "libbiggan/util/error.h"
 
 namespace fs = std::filesystem;
@@ -34,16 +35,12 @@ int main(int argc, char** argv) {
         ("compression", "gzip level 1-9 for the datasets (0: none, as make_hdf5.py's default)",
          cxxopts::value<int>()->default_value("0"))
         ("strict", "fail on the first unreadable image instead of skipping it")
-        ("t,threads", "decode/resize threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
-        ("progress", "show progress on stderr even when it is not a terminal")
-        ("q,quiet", "no progress and no summary")
-        ("h,help", "show this help");
+        ("q,quiet", "no progress and no summary");
     options.parse_positional({"input", "output"});
-    auto args = options.parse(argc, argv);
-    if (args.count("help")) {
-      std::cout << options.help() << std::endl;
-      return kExitOk;
-    }
+    cxxopts::ParseResult args;
+    // --threads here counts the decode/resize workers (plain threads; LibTorch's pool stays at 1).
+    const auto common = parse_tool_flags(options, argc, argv, kThreadsFlag | kProgressFlag, args);
+    if (!common) return kExitOk;
     if (!args.count("input") || !args.count("output"))
       throw cxxopts::exceptions::exception("INPUT and OUTPUT are required");
     const std::string format = args["format"].as<std::string>();
@@ -59,9 +56,9 @@ int main(int argc, char** argv) {
     if (wo.gzip_level < 0 || wo.gzip_level > 9) throw cxxopts::exceptions::exception("--compression must be 0-9");
     wo.strict = args.count("strict") > 0;
     wo.fast_decode = args.count("fast-decode") > 0;
-    wo.threads = setup_threads(args["threads"].as<int>());
+    wo.threads = common->threads;
     torch::set_num_threads(1);  // our workers are plain threads; keep LibTorch's pool out of their way
-    wo.progress = !quiet && (args.count("progress") > 0 || stderr_is_terminal());
+    wo.progress = !quiet && common->progress;
 
     fs::path output = args["output"].as<std::string>();
     if (fs::is_directory(output)) output /= "ILSVRC" + std::to_string(wo.resolution) + ".hdf5";

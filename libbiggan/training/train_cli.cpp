@@ -32,6 +32,7 @@ const OwnFlag kOwnFlags[] = {
     {"device", true, "cpu, cuda or cuda:N (default: cuda when this build and machine have it)"},
     {"progress", false, "one-line progress on stderr even when it is not a terminal"},
     {"no_sheets", false, "do not write sample sheets at saves"},
+    {"version", false, "print the version, git commit and LibTorch build, then exit"},
     {"help", false, "show this help"},
 };
 
@@ -59,18 +60,62 @@ std::string train_usage() {
   return o.str();
 }
 
-TrainCommand parse_train_command(const std::vector<std::string>& args) {
-  TrainCommand cmd;
-  std::vector<std::string> reference;
-  std::string n_classes_text;
-  std::string device_name;
+namespace {
+
+int64_t own_flag_int(const std::string& name, const std::string& value) {
+  try {
+    size_t pos = 0;
+    long long v = std::stoll(value, &pos);
+    if (pos != value.size()) throw std::invalid_argument(value);
+    return static_cast<int64_t>(v);
+  } catch (const std::exception&) {
+    throw Error("--" + name + ": '" + value + "' is not an integer");
+  }
+}
+
+// What was parsed of the command line before the reference's flags are applied.
+struct ParsedFlags {
+  std::vector<std::string> reference;  // flags for Config::apply_reference_flags
+  std::string n_classes_text, device_name;
+};
+
+// Stores one of our flags (value "" for switches) into the command.
+void apply_own_flag(TrainCommand& cmd, ParsedFlags& parsed, const std::string& n, const std::string& value) {
+  if (n == "data_path") cmd.options.data_path = value;
+  else if (n == "flags-file") {
+    auto from_file = read_flags_file(value);
+    parsed.reference.insert(parsed.reference.begin(), from_file.begin(), from_file.end());
+  } else if (n == "total_itr") cmd.options.total_itr = own_flag_int(n, value);
+  else if (n == "n_classes") parsed.n_classes_text = value;
+  else if (n == "classifier") cmd.classifier = value;
+  else if (n == "eval_real") cmd.eval_real = value;
+  else if (n == "eval_samples") cmd.eval_samples = own_flag_int(n, value);
+  else if (n == "inception_weights") cmd.inception_weights = value;
+  else if (n == "moments") cmd.moments = value;
+  else if (n == "network") cmd.network = value;
+  else if (n == "loader_threads") cmd.options.loader_threads = static_cast<int>(own_flag_int(n, value));
+  else if (n == "threads") cmd.threads = static_cast<int>(own_flag_int(n, value));
+  else if (n == "device") parsed.device_name = value;
+  else if (n == "progress") cmd.options.progress = true;
+  else if (n == "no_sheets") cmd.options.sample_sheets = false;
+  else if (n == "help") cmd.help = true;
+  else if (n == "version") cmd.version = true;
+}
+
+// Splits argv into our flags (applied) and the reference's (kept in order).
+ParsedFlags split_flags(TrainCommand& cmd, const std::vector<std::string>& args) {
+  ParsedFlags parsed;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
+    if (a == "-h") {
+      cmd.help = true;
+      continue;
+    }
     const OwnFlag* own = nullptr;
-    std::string inline_value;
+    std::string key, inline_value;
     bool has_inline = false;
     if (a.rfind("--", 0) == 0) {
-      std::string key = a.substr(2);
+      key = a.substr(2);
       if (auto eq = key.find('='); eq != std::string::npos) {
         inline_value = key.substr(eq + 1);
         key = key.substr(0, eq);
@@ -78,12 +123,9 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
       }
       for (const auto& f : kOwnFlags)
         if (key == f.name) own = &f;
-    } else if (a == "-h") {
-      cmd.help = true;
-      continue;
     }
     if (!own) {
-      reference.push_back(a);
+      parsed.reference.push_back(a);
       continue;
     }
     std::string value;
@@ -92,41 +134,14 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
       else if (i + 1 < args.size()) value = args[++i];
       else throw Error(std::string("--") + own->name + ": expected a value");
     }
-    auto as_int = [&](const char* what) {
-      try {
-        size_t pos = 0;
-        long long v = std::stoll(value, &pos);
-        if (pos != value.size()) throw std::invalid_argument(value);
-        return static_cast<int64_t>(v);
-      } catch (const std::exception&) {
-        throw Error(std::string("--") + what + ": '" + value + "' is not an integer");
-      }
-    };
-    const std::string n = own->name;
-    if (n == "data_path") cmd.options.data_path = value;
-    else if (n == "flags-file") {
-      auto from_file = read_flags_file(value);
-      reference.insert(reference.begin(), from_file.begin(), from_file.end());
-    } else if (n == "total_itr") cmd.options.total_itr = as_int("total_itr");
-    else if (n == "n_classes") n_classes_text = value;
-    else if (n == "classifier") cmd.classifier = value;
-    else if (n == "eval_real") cmd.eval_real = value;
-    else if (n == "eval_samples") cmd.eval_samples = as_int("eval_samples");
-    else if (n == "inception_weights") cmd.inception_weights = value;
-    else if (n == "moments") cmd.moments = value;
-    else if (n == "network") cmd.network = value;
-    else if (n == "loader_threads") cmd.options.loader_threads = static_cast<int>(as_int("loader_threads"));
-    else if (n == "threads") cmd.threads = static_cast<int>(as_int("threads"));
-    else if (n == "device") device_name = value;
-    else if (n == "progress") cmd.options.progress = true;
-    else if (n == "no_sheets") cmd.options.sample_sheets = false;
-    else if (n == "help") cmd.help = true;
+    apply_own_flag(cmd, parsed, own->name, value);
   }
-  if (cmd.help) return cmd;
-  cmd.options.device = pick_device(device_name);
-  cmd.config.apply_reference_flags(reference, "gan-train flags");
-  cmd.config.update_roots();
-  // The data file: ours if given, else where the reference looks.
+  return parsed;
+}
+
+// The data file (ours if given, else where the reference looks), and resolution / n_classes from
+// the data set name where the reference knows it, else from the file (or --n_classes).
+void derive_data_settings(TrainCommand& cmd, const std::string& n_classes_text) {
   const int64_t known_res = dataset_resolution(cmd.config.dataset);
   if (cmd.options.data_path.empty()) {
     if (known_res < 0)
@@ -145,6 +160,10 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
     const int64_t known_nc = dataset_n_classes(cmd.config.dataset);
     cmd.config.n_classes = known_nc > 0 ? known_nc : probe.num_classes();
   }
+}
+
+// Every setting checked before the trainer creates a folder or writes a log.
+void validate_command(TrainCommand& cmd) {
   if (cmd.options.total_itr < 0) throw Error("--total_itr must be >= 0");
   if (cmd.eval_samples < 1) throw Error("--eval_samples must be at least 1, got " + std::to_string(cmd.eval_samples));
   if (cmd.options.loader_threads < 1)
@@ -152,7 +171,6 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
   if (cmd.threads < 0) throw Error("--threads must be >= 0 (0: all cores), got " + std::to_string(cmd.threads));
   if (!cmd.network.empty() && cmd.network != "torchvision" && cmd.network != "fid")
     throw Error("--network must be torchvision or fid, got '" + cmd.network + "'");
-  // Every setting checked before the trainer creates a folder or writes a log.
   cmd.config.validate_training("gan-train flags");
   if (!cmd.classifier.empty() && cmd.eval_real.empty())
     throw Error("--classifier needs --eval_real (the real images to compare against)");
@@ -160,6 +178,19 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
     throw Error("--inception_weights needs --moments (the data set's Inception moments)");
   if (!cmd.inception_weights.empty() && !cmd.classifier.empty())
     throw Error("give either --classifier or --inception_weights, not both");
+}
+
+}  // namespace
+
+TrainCommand parse_train_command(const std::vector<std::string>& args) {
+  TrainCommand cmd;
+  const ParsedFlags parsed = split_flags(cmd, args);
+  if (cmd.help || cmd.version) return cmd;
+  cmd.options.device = pick_device(parsed.device_name);
+  cmd.config.apply_reference_flags(parsed.reference, "gan-train flags");
+  cmd.config.update_roots();
+  derive_data_settings(cmd, parsed.n_classes_text);
+  validate_command(cmd);
   return cmd;
 }
 

@@ -19,6 +19,7 @@ struct TrainCommand {
   std::string moments;            // --moments: the data set's Inception moments (.npz)
   std::string network;            // --network: torchvision (default) or fid
   bool help = false;
+  bool version = false;        // --version: print it and exit
 };
 
 // Parses argv (without argv[0]). Our own flags are listed in train_usage(); every other flag goes

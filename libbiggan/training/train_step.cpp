@@ -21,7 +21,7 @@ TrainStep::TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise) : gan_(gan), 
   y_ = torch::zeros({g_batch}, torch::TensorOptions().dtype(torch::kInt64).device(device));
 }
 
-StepLosses TrainStep::operator()(const torch::Tensor& x, const torch::Tensor& y, int64_t itr) {
+StepLosses TrainStep::run(const torch::Tensor& x, const torch::Tensor& y, int64_t itr) {
   const auto& c = gan_.config;
   auto& G = *gan_.G;
   auto& D = *gan_.D;

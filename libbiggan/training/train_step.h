@@ -22,7 +22,7 @@ class TrainStep {
   TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise);
   // x: batch_size * num_D_steps * num_D_accumulations real images (fewer is allowed at an epoch's
   // end, as torch.split gives), y their labels; itr: the iteration number (state_dict['itr']).
-  StepLosses operator()(const torch::Tensor& x, const torch::Tensor& y, int64_t itr);
+  StepLosses run(const torch::Tensor& x, const torch::Tensor& y, int64_t itr);
 
   torch::Tensor& z() { return z_; }
   torch::Tensor& y() { return y_; }

@@ -17,6 +17,7 @@
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/image_grid.h"
 #include "libbiggan/util/plots.h"
+#include "libbiggan/util/progress.h"
 
 namespace biggan {
 namespace {
@@ -112,20 +113,84 @@ Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(conf
 
 Trainer::~Trainer() = default;
 
+// The data order of one epoch as the reference's loaders draw it, and where the loader starts: a
+// resumed epoch skips the batches already trained (or the multi-epoch sampler starts late).
+torch::Tensor Trainer::epoch_order(bool resume_this_epoch, int64_t loader_start_itr, data::LoaderOptions& lo) {
+  const auto& c = config_;
+  const int64_t d_batch = lo.batch_size, n = data_->size();
+  // A DataLoader iterator draws its base seed, then its sampler draws the order.
+  data::reference_loader_iter_draw();
+  if (c.use_multiepoch_sampler) {
+    // All epochs in one pass; on resume the sampler itself skips start_itr batches.
+    const int64_t start = resume_this_epoch ? state_.itr : loader_start_itr;
+    lo.position_offset = start * d_batch;
+    return data::MultiEpochSampler(n, c.num_epochs, start, d_batch).draw();
+  }
+  auto order = c.shuffle ? data::random_sampler_order(n) : torch::arange(n, torch::kInt64);
+  lo.drop_last = true;
+  const int64_t skip_batches = resume_this_epoch ? state_.itr - state_.epoch_start_itr : 0;
+  if (skip_batches > 0) {
+    order = order.slice(0, std::min(skip_batches * d_batch, order.size(0)));
+    lo.position_offset = (state_.epoch_start_itr + skip_batches) * d_batch;
+  }
+  return order;
+}
+
+// One training iteration on `batch`: the step, its logs, SVs, progress, and saving / testing when due.
+void Trainer::train_iteration(const data::Batch& batch, ProgressMeter& meter) {
+  const auto& c = config_;
+  ++state_.itr;
+  gan_.G->train();
+  gan_.D->train();
+  if (gan_.G_ema) gan_.G_ema->train();
+  const bool non_blocking = batch.x.is_pinned();
+  auto losses = step_->run(batch.x.to(options_.device, non_blocking), batch.y.to(options_.device, non_blocking),
+                           state_.itr);
+  if (!std::isfinite(losses.G_loss) || !std::isfinite(losses.D_loss_real) || !std::isfinite(losses.D_loss_fake))
+    throw Error("itr " + std::to_string(state_.itr) + ": non-finite loss (G_loss " + std::to_string(losses.G_loss) +
+                ", D_loss_real " + std::to_string(losses.D_loss_real) + ", D_loss_fake " +
+                std::to_string(losses.D_loss_fake) + "); stopped without saving" +
+                (last_save_itr_ >= 0 ? "; the last good save (itr " + std::to_string(last_save_itr_) + ") is in " +
+                                           paths_.weights.string()
+                                     : std::string()));
+  text_log_->log(state_.itr, {{"G_loss", losses.G_loss}, {"D_loss_real", losses.D_loss_real},
+                              {"D_loss_fake", losses.D_loss_fake}});
+  train_log_->log(losses_json(state_.itr, losses));
+  if (options_.on_step) options_.on_step(state_.itr, batch, losses);
+  if (c.sv_log_interval > 0 && state_.itr % c.sv_log_interval == 0) {
+    auto svs = singular_values(*gan_.G, "G");
+    auto d_svs = singular_values(*gan_.D, "D");
+    svs.insert(svs.end(), d_svs.begin(), d_svs.end());
+    text_log_->log(state_.itr, svs);
+    Json j = Json::object().set("itr", state_.itr);
+    for (const auto& [k, v] : svs) j.set(k, v);
+    sv_log_->log(j);
+  }
+  char detail[128];
+  std::snprintf(detail, sizeof detail, "G_loss %+.3f  D_real %+.3f  D_fake %+.3f", losses.G_loss,
+                losses.D_loss_real, losses.D_loss_fake);
+  meter.update(state_.itr, detail);
+  if (c.save_every > 0 && state_.itr % c.save_every == 0) save(true);
+  if (c.test_every > 0 && state_.itr % c.test_every == 0) test();
+}
+
 TrainState Trainer::run() {
   const auto& c = config_;
   const int64_t d_batch = c.batch_size * c.num_D_steps * c.num_D_accumulations;
-  const int64_t n = data_->size();
   const int64_t loader_start_itr = state_.itr;  // get_data_loaders(start_itr=state_dict['itr'])
   bool resuming = c.resume && state_.rng_state.defined();  // the first epoch only
   if (c.resume && !state_.rng_state.defined())
     std::cerr << "gan-train: the save has no generator state (a reference save?): resuming as the reference does, "
                  "data order continues but the noise differs from an uninterrupted run\n";
-  const bool show = options_.progress;
-  auto t0 = std::chrono::steady_clock::now();
-  const int64_t itr0 = state_.itr;
+  // The last iteration when known: --total_itr, or num_epochs of full batches (drop_last).
+  const int64_t last_itr = options_.total_itr > 0    ? options_.total_itr
+                           : c.use_multiepoch_sampler ? -1
+                                                      : c.num_epochs * (data_->size() / std::max<int64_t>(d_batch, 1));
+  ProgressMeter meter("gan-train", last_itr, options_.progress, "itr");
+  meter.set_start_count(state_.itr);
   g_stop.store(0);  // a stop asked of an earlier run in this process is not one asked of this run
   stop_signal_ = 0;
+  const auto reached_total = [&] { return options_.total_itr > 0 && state_.itr >= options_.total_itr; };
 
   for (; state_.epoch < c.num_epochs; ++state_.epoch) {
     const bool resume_this_epoch = resuming && state_.epoch_start_itr >= 0 && state_.itr > state_.epoch_start_itr;
@@ -134,86 +199,29 @@ TrainState Trainer::run() {
     else state_.epoch_start_itr = state_.itr;
     state_.epoch_rng_state = default_generator_state();
 
-    // A DataLoader iterator draws its base seed, then its sampler draws the order.
-    data::reference_loader_iter_draw();
-    torch::Tensor order;
-    int64_t skip_batches = 0;
     data::LoaderOptions lo;
     lo.batch_size = d_batch;
     lo.augment = c.augment;
     lo.augment_seed = static_cast<uint64_t>(c.seed);
     lo.threads = std::max(1, options_.loader_threads);
     lo.pin_memory = c.pin_memory;
-    if (c.use_multiepoch_sampler) {
-      // All epochs in one pass; on resume the sampler itself skips start_itr batches.
-      int64_t start = resume_this_epoch ? state_.itr : loader_start_itr;
-      order = data::MultiEpochSampler(n, c.num_epochs, start, d_batch).draw();
-      lo.position_offset = start * d_batch;
-    } else {
-      order = c.shuffle ? data::random_sampler_order(n) : torch::arange(n, torch::kInt64);
-      lo.drop_last = true;
-      if (resume_this_epoch) skip_batches = state_.itr - state_.epoch_start_itr;
-    }
-    if (skip_batches > 0) {
-      order = order.slice(0, std::min(skip_batches * d_batch, order.size(0)));
-      lo.position_offset = (state_.epoch_start_itr + skip_batches) * d_batch;
-    }
+    auto order = epoch_order(resume_this_epoch, loader_start_itr, lo);
     if (resume_this_epoch) GeneratorStates{state_.rng_state, state_.cuda_rng_state}.restore(options_.device);
     data::BatchLoader loader(data_, order, lo);
 
     while (auto batch = loader.next()) {
-      if (options_.total_itr > 0 && state_.itr >= options_.total_itr) break;
-      ++state_.itr;
-      gan_.G->train();
-      gan_.D->train();
-      if (gan_.G_ema) gan_.G_ema->train();
-      const bool non_blocking = batch->x.is_pinned();
-      auto losses = (*step_)(batch->x.to(options_.device, non_blocking), batch->y.to(options_.device, non_blocking),
-                             state_.itr);
-      if (!std::isfinite(losses.G_loss) || !std::isfinite(losses.D_loss_real) || !std::isfinite(losses.D_loss_fake))
-        throw Error("itr " + std::to_string(state_.itr) + ": non-finite loss (G_loss " + std::to_string(losses.G_loss) +
-                    ", D_loss_real " + std::to_string(losses.D_loss_real) + ", D_loss_fake " +
-                    std::to_string(losses.D_loss_fake) + "); stopped without saving" +
-                    (last_save_itr_ >= 0 ? "; the last good save (itr " + std::to_string(last_save_itr_) + ") is in " +
-                                               paths_.weights.string()
-                                         : std::string()));
-      text_log_->log(state_.itr, {{"G_loss", losses.G_loss}, {"D_loss_real", losses.D_loss_real},
-                                  {"D_loss_fake", losses.D_loss_fake}});
-      train_log_->log(losses_json(state_.itr, losses));
-      if (options_.on_step) options_.on_step(state_.itr, *batch, losses);
-      if (c.sv_log_interval > 0 && state_.itr % c.sv_log_interval == 0) {
-        auto svs = singular_values(*gan_.G, "G");
-        auto d_svs = singular_values(*gan_.D, "D");
-        svs.insert(svs.end(), d_svs.begin(), d_svs.end());
-        text_log_->log(state_.itr, svs);
-        Json j = Json::object().set("itr", state_.itr);
-        for (const auto& [k, v] : svs) j.set(k, v);
-        sv_log_->log(j);
-      }
-      if (show) {
-        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        double rate = (state_.itr - itr0) / std::max(secs, 1e-9);
-        const int64_t target = options_.total_itr > 0 ? options_.total_itr : -1;
-        std::fprintf(stderr, "\ritr %lld%s  %.2f it/s  G_loss %+.3f  D_real %+.3f  D_fake %+.3f",
-                     static_cast<long long>(state_.itr),
-                     target > 0 ? ("/" + std::to_string(target)).c_str() : "", rate, losses.G_loss,
-                     losses.D_loss_real, losses.D_loss_fake);
-        if (target > 0) std::fprintf(stderr, "  ETA %.0f s", (target - state_.itr) / std::max(rate, 1e-9));
-        std::fprintf(stderr, "   %s", stderr_is_terminal() ? "" : "\n");
-        std::fflush(stderr);
-      }
-      if (c.save_every > 0 && state_.itr % c.save_every == 0) save(true);
-      if (c.test_every > 0 && state_.itr % c.test_every == 0) test();
+      if (reached_total()) break;
+      train_iteration(*batch, meter);
       if (g_stop.load() != 0) break;
     }
-    if (g_stop.load() != 0 || (options_.total_itr > 0 && state_.itr >= options_.total_itr)) break;
+    if (g_stop.load() != 0 || reached_total()) break;
   }
   // A stop that comes only after the last iteration does not make the finished run an interrupted one.
-  const bool finished = (options_.total_itr > 0 && state_.itr >= options_.total_itr) || state_.epoch >= c.num_epochs;
+  const bool finished = reached_total() || state_.epoch >= c.num_epochs;
   const int stop = g_stop.exchange(0);
   stopped_ = stop != 0 && !finished;
   stop_signal_ = stopped_ && stop > 0 ? stop : 0;
-  if (show) std::fprintf(stderr, "\n");
+  meter.finish(state_.itr);
   // The end of the run (or a requested stop): make sure the last iteration is saved and scored.
   if (last_save_itr_ != state_.itr) save(false);
   if (!stopped_ && last_test_itr_ != state_.itr && options_.evaluator) test();

@@ -16,6 +16,7 @@
 #include "libbiggan/training/evaluator.h"
 #include "libbiggan/training/experiment.h"
 #include "libbiggan/training/train_step.h"
+#include "libbiggan/util/progress.h"
 
 namespace biggan {
 
@@ -55,6 +56,8 @@ class Trainer {
   static void install_signal_handlers();
 
  private:
+  torch::Tensor epoch_order(bool resume_this_epoch, int64_t loader_start_itr, data::LoaderOptions& lo);
+  void train_iteration(const data::Batch& batch, ProgressMeter& meter);
   void save(bool with_copy);
   void test();
   void sample_sheets();

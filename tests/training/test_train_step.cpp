@@ -48,7 +48,7 @@ Gan build_from_init(const Config& config, const std::filesystem::path& dir) {
 StepLosses run_step(Gan& gan, const h5::File& io) {
   auto noise = std::make_shared<ReplayNoise>(io.read("train_step/z_draws"), io.read("train_step/y_draws"));
   TrainStep step(gan, noise);
-  auto losses = step(io.read("train_step/x"), io.read("train_step/y"), 1);
+  auto losses = step.run(io.read("train_step/x"), io.read("train_step/y"), 1);
   return losses;
 }
 
