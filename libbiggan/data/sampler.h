@@ -26,6 +26,8 @@
 // Resuming: the reference re-seeds and rebuilds the models on resume, so the generator is in the same
 // state at step 6; with start_itr = itr the order is then the uninterrupted order from itr*batch_size.
 #pragma once
+#include <torch/torch.h>
+
 #include <cstdint>
 
 namespace at {

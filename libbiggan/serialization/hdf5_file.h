@@ -2,6 +2,7 @@
 // Used for fixtures (io.h5), latents / image outputs of gan-sample and the training-set files.
 #pragma once
 #include <hdf5.h>
+#include <torch/torch.h>
 
 #include <string>
 #include <vector>
