@@ -98,7 +98,7 @@ void write_main_samples(const SamplePlan& plan, Prepared& p, int64_t sheet_size,
   if (!plan.output_h5.empty())
     sinks.push_back(std::make_unique<Hdf5SampleSink>(
         plan.output_h5, shape,
-        std::map<std::string, std::string>{{"weights", loaded.weights_file}, {"which", loaded.which}, {"mode", mode}}));
+        std::vector<std::pair<std::string, std::string>>{{"weights", loaded.weights_file}, {"which", loaded.which}, {"mode", mode}}));
   if (!plan.sample_npz.empty()) sinks.push_back(std::make_unique<NpzSampleSink>(plan.sample_npz, shape));
   if (!plan.sheet_png.empty()) sinks.push_back(std::make_unique<SheetSampleSink>(plan.sheet_png, sheet_size));
   std::vector<SampleSink*> to;

@@ -24,6 +24,28 @@ class DrawnLatents : public LatentSource {
 
 std::string shape_text(const std::vector<int64_t>& shape) { return c10::str(c10::IntArrayRef(shape)); }
 
+class TensorLatents : public LatentSource {
+ public:
+  TensorLatents(torch::Tensor z, torch::Tensor y, int64_t batch_size)
+      : z_(std::move(z)), y_(std::move(y)), batch_size_(batch_size) {
+    if (batch_size < 1) throw Error("batch size must be at least 1");
+    if (z_.dim() < 1 || z_.size(0) < 1 || !y_.defined() || y_.size(0) != z_.size(0))
+      throw Error("latents: z and y need the same number (>= 1) of rows");
+  }
+  int64_t count() const override { return z_.size(0); }
+  void next(torch::Tensor& z, torch::Tensor& y) override {
+    const int64_t b = std::min(batch_size_, count() - at_);
+    z = z_.slice(0, at_, at_ + b);
+    y = y_.slice(0, at_, at_ + b);
+    at_ += b;
+  }
+
+ private:
+  torch::Tensor z_, y_;
+  int64_t batch_size_, at_ = 0;
+};
+
+// The evaluators' fixed sample, drawn whole when made (see evaluation_latents).
 class EvaluationLatents : public LatentSource {
  public:
   EvaluationLatents(int64_t n, uint64_t seed, double z_var, int64_t dim_z, int64_t n_classes, int64_t batch_size,
@@ -102,6 +124,10 @@ void FileLatents::next(torch::Tensor& z, torch::Tensor& y) {
   z = file_.read_rows("z", read_, n).to(device_);
   y = file_.read_rows("y", read_, n).to(device_);
   read_ += n;
+}
+
+std::unique_ptr<LatentSource> tensor_latents(torch::Tensor z, torch::Tensor y, int64_t batch_size) {
+  return std::make_unique<TensorLatents>(std::move(z), std::move(y), batch_size);
 }
 
 std::unique_ptr<LatentSource> evaluation_latents(int64_t n, uint64_t seed, double z_var, int64_t dim_z,

@@ -61,6 +61,9 @@ class FileLatents : public LatentSource {
   torch::Device device_;
 };
 
+// Latents given as tensors (z [N, dim_z], y [N], on G's device), batch_size rows at a time.
+std::unique_ptr<LatentSource> tensor_latents(torch::Tensor z, torch::Tensor y, int64_t batch_size);
+
 // The evaluators' fixed sample: `n` rows, z ~ N(0, z_var) from a private CPU generator seeded with
 // `seed` (so every evaluation sees the same z and torch's global generator is not touched), labels
 // cycling over the classes (k % n_classes), handed out batch_size rows at a time. z is drawn whole

@@ -9,7 +9,7 @@ namespace biggan {
 namespace fs = std::filesystem;
 
 Hdf5SampleSink::Hdf5SampleSink(const fs::path& path, const SampleShape& shape,
-                               std::map<std::string, std::string> attributes)
+                               std::vector<std::pair<std::string, std::string>> attributes)
     : file_(path), attributes_(std::move(attributes)) {
   try {
     h5_ = std::make_unique<h5::File>(h5::File::create(file_.temp().string()));

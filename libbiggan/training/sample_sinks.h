@@ -7,7 +7,7 @@
 
 #include <filesystem>
 #include <iosfwd>
-#include <map>
+#include <utility>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,7 +33,7 @@ struct SampleShape {
 class Hdf5SampleSink : public SampleSink {
  public:
   Hdf5SampleSink(const std::filesystem::path& path, const SampleShape& shape,
-                 std::map<std::string, std::string> attributes);
+                 std::vector<std::pair<std::string, std::string>> attributes);
   ~Hdf5SampleSink() override;
   void write(const SampleBatch& batch) override;
   void finish() override;
@@ -41,7 +41,7 @@ class Hdf5SampleSink : public SampleSink {
  private:
   PendingFile file_;
   std::unique_ptr<h5::File> h5_;
-  std::map<std::string, std::string> attributes_;
+  std::vector<std::pair<std::string, std::string>> attributes_;
 };
 
 // The reference's samples .npz (--sample_npz): x uint8 [N, 3, R, R] (quantize_like_reference) and
