@@ -6,7 +6,9 @@
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <functional>
+#include <limits>
 #include <sstream>
 
 #include "libbiggan/metrics/sample_stream.h"
