@@ -4,53 +4,19 @@
 #include <cmath>
 #include <cxxopts.hpp>
 #include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
 
-#include "libbiggan/metrics/feature_options.h"
-#include "libbiggan/metrics/moments_file.h"
-#include "libbiggan/metrics/sample_stream.h"
-#include "libbiggan/serialization/hdf5_file.h"
-#include "libbiggan/serialization/npz.h"
-#include "libbiggan/training/load_generator.h"
-#include "libbiggan/training/sample_scores.h"
-#include "libbiggan/training/sampling.h"
-#include "libbiggan/util/atomic_file.h"
+#include "libbiggan/training/sample_plan.h"
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/device.h"
-#include "libbiggan/util/error.h"
-#include "libbiggan/util/json.h"
-#include "libbiggan/util/progress.h"
 #include "libbiggan/util/flag_checks.h"
 
 using namespace biggan;
-namespace fs = std::filesystem;
-
 namespace {
 
 using cxxopts::exceptions::exception;
-
-// Latents from --latents: z [N, dim_z] float32 and y [N] int64, checked against G.
-void read_latents(const std::string& path, const GeneratorImpl& G, torch::Tensor& z, torch::Tensor& y) {
-  auto f = h5::File::open_read(path);
-  for (const char* name : {"z", "y"})
-    if (!f.exists(name)) throw input_error(path, std::string("no dataset '") + name + "' (latents need z and y)");
-  z = f.read("z");
-  y = f.read("y");
-  if (z.scalar_type() != torch::kFloat32 || z.dim() != 2)
-    throw input_error(path, "z must be float32 [N, dim_z], got " + std::string(c10::toString(z.scalar_type())) +
-                                " of shape " + c10::str(z.sizes()));
-  if (y.scalar_type() != torch::kInt64 || y.dim() != 1)
-    throw input_error(path, "y must be int64 [N], got " + std::string(c10::toString(y.scalar_type())) +
-                                " of shape " + c10::str(y.sizes()));
-  if (z.size(1) != G.dim_z())
-    throw input_error(path, "z has dim_z " + std::to_string(z.size(1)) + " but the generator takes " +
-                                std::to_string(G.dim_z()));
-  if (y.size(0) != z.size(0))
-    throw input_error(path, "z has " + std::to_string(z.size(0)) + " rows but y has " + std::to_string(y.size(0)));
-  if (z.size(0) == 0) throw input_error(path, "no latents (N = 0)");
-  if (y.min().item<int64_t>() < 0 || y.max().item<int64_t>() >= G.n_classes())
-    throw input_error(path, "y holds classes outside 0.." + std::to_string(G.n_classes() - 1));
-  if (!torch::isfinite(z).all().item<bool>()) throw input_error(path, "z holds NaN or Inf");
-}
 
 // np.arange(start, end + step, step) as the reference's --sample_trunc_curves.
 std::vector<double> curve_values(const std::string& spec) {
@@ -81,6 +47,80 @@ std::vector<std::string> split_words(const std::string& s) {
   std::string w;
   while (ss >> w) out.push_back(w);
   return out;
+}
+
+// Checks the flags that need no generator (usage errors) and fills the plan; the device is left to
+// the caller (after the thread setup).
+SamplePlan plan_from_flags(const cxxopts::ParseResult& args) {
+  if (!args.count("weights")) throw exception("missing --weights DIR_OR_FILE");
+  const bool want_output = args.count("output"), want_npz = args.count("sample-npz"),
+             want_stream = args.count("stream"), want_sheet = args.count("sheet"),
+             want_class = args.count("class-sheets"), want_interp = args.count("interp"),
+             want_curve = args.count("truncation-curve");
+  if (!(want_output || want_npz || want_stream || want_sheet || want_class || want_interp || want_curve))
+    throw exception("nothing to do: give --output, --sample-npz, --stream, --sheet, --class-sheets, --interp "
+                    "or --truncation-curve");
+  if (want_stream && want_curve) throw exception("--stream and --truncation-curve both write to stdout");
+  const bool batch_stats = args.count("batch-stats");
+  if (batch_stats && args.count("accumulate-stats"))
+    throw exception("--accumulate-stats prepares statistics for eval mode; it excludes --batch-stats");
+  if (args.count("latents") && (args.count("class") || args.count("truncation") || args.count("z-var")))
+    throw exception("--latents gives z and y; --class, --truncation and --z-var apply to drawn latents only");
+  const auto stream_dtype = args["stream-dtype"].as<std::string>();
+  if (stream_dtype != "float32" && stream_dtype != "uint8") throw exception("--stream-dtype is float32 or uint8");
+  const auto curve_var = args["curve-variable"].as<std::string>();
+  if (curve_var != "truncation" && curve_var != "z_var") throw exception("--curve-variable is truncation or z_var");
+  flag_at_least<int64_t>(args, "samples-per-class", 1);
+  flag_at_least<int64_t>(args, "num-per-sheet", 1);
+  flag_at_least<int64_t>(args, "num-midpoints", 0);
+  SamplePlan plan;
+  plan.progress = args.count("progress") || stderr_is_terminal();
+  if (want_curve) plan.curve = curve_values(args["truncation-curve"].as<std::string>());
+
+  plan.seed = static_cast<uint64_t>(args["seed"].as<int64_t>());
+  plan.source.weights = args["weights"].as<std::string>();
+  plan.source.which = args["which"].as<std::string>();
+  plan.source.suffix = args["suffix"].as<std::string>();
+  if (args.count("config-json")) plan.source.config_json = args["config-json"].as<std::string>();
+  plan.source.flags = split_words(args["flags"].as<std::string>());
+  plan.batch_stats = batch_stats;
+  plan.accumulate_stats = args.count("accumulate-stats") > 0;
+  if (args.count("num-standing-accumulations"))
+    plan.num_standing_accumulations = args["num-standing-accumulations"].as<int64_t>();
+  if (args.count("batch-size")) plan.batch_size = args["batch-size"].as<int64_t>();
+
+  if (args.count("latents")) plan.latents_file = args["latents"].as<std::string>();
+  if (args.count("num")) plan.num = args["num"].as<int64_t>();
+  if (args.count("z-var")) plan.z_var = args["z-var"].as<double>();
+  plan.truncation = args["truncation"].as<double>();
+  if (args.count("class")) plan.fixed_class = args["class"].as<int64_t>();
+
+  if (want_output) plan.output_h5 = args["output"].as<std::string>();
+  if (want_npz) plan.sample_npz = args["sample-npz"].as<std::string>();
+  if (want_sheet) plan.sheet_png = args["sheet"].as<std::string>();
+  if (args.count("sheet-size")) plan.sheet_size = args["sheet-size"].as<int64_t>();
+  plan.stream = want_stream;
+  plan.stream_dtype = stream_dtype;
+  if (want_class) plan.class_sheets_dir = args["class-sheets"].as<std::string>();
+  if (args.count("classes-per-sheet")) plan.classes_per_sheet = args["classes-per-sheet"].as<int64_t>();
+  plan.samples_per_class = args["samples-per-class"].as<int64_t>();
+  if (want_interp) plan.interp_dir = args["interp"].as<std::string>();
+  plan.num_per_sheet = args["num-per-sheet"].as<int64_t>();
+  plan.num_midpoints = args["num-midpoints"].as<int64_t>();
+
+  if (!want_curve) return plan;
+  plan.curve_variable = curve_var;
+  if (args.count("moments")) plan.moments_npz = args["moments"].as<std::string>();
+  plan.scorer.network = args["network"].as<std::string>();
+  if (!args["features"].as<std::string>().empty()) {
+    if (!plan.scorer.network.empty()) throw exception("--features and --network exclude each other");
+    plan.scorer.network = args["features"].as<std::string>();
+  }
+  plan.scorer.weights = args["inception-weights"].as<std::string>();
+  plan.scorer.random_weights = args.count("random-weights") > 0;
+  plan.json = args.count("json") > 0;
+
+  return plan;
 }
 
 }  // namespace
@@ -152,235 +192,13 @@ int main(int argc, char** argv) {
       std::cout << opts.help() << "\n";
       return 0;
     }
-    if (!args.count("weights")) throw exception("missing --weights DIR_OR_FILE");
-    const bool want_output = args.count("output"), want_npz = args.count("sample-npz"),
-               want_stream = args.count("stream"), want_sheet = args.count("sheet"),
-               want_class = args.count("class-sheets"), want_interp = args.count("interp"),
-               want_curve = args.count("truncation-curve");
-    if (!(want_output || want_npz || want_stream || want_sheet || want_class || want_interp || want_curve))
-      throw exception("nothing to do: give --output, --sample-npz, --stream, --sheet, --class-sheets, --interp "
-                      "or --truncation-curve");
-    if (want_stream && want_curve) throw exception("--stream and --truncation-curve both write to stdout");
-    const bool batch_stats = args.count("batch-stats");
-    if (batch_stats && args.count("accumulate-stats"))
-      throw exception("--accumulate-stats prepares statistics for eval mode; it excludes --batch-stats");
-    if (args.count("latents") && (args.count("class") || args.count("truncation") || args.count("z-var")))
-      throw exception("--latents gives z and y; --class, --truncation and --z-var apply to drawn latents only");
-    const auto stream_dtype = args["stream-dtype"].as<std::string>();
-    if (stream_dtype != "float32" && stream_dtype != "uint8") throw exception("--stream-dtype is float32 or uint8");
-    const auto curve_var = args["curve-variable"].as<std::string>();
-    if (curve_var != "truncation" && curve_var != "z_var") throw exception("--curve-variable is truncation or z_var");
-    flag_at_least<int64_t>(args, "samples-per-class", 1);
-    flag_at_least<int64_t>(args, "num-per-sheet", 1);
-    flag_at_least<int64_t>(args, "num-midpoints", 0);
-    const bool progress = args.count("progress") || stderr_is_terminal();
+    SamplePlan plan = plan_from_flags(args);
     setup_threads(args["threads"].as<int>());
-
-    const torch::Device device = pick_device(args["device"].as<std::string>());
-
-    // The reference's order: seed, build G (its construction draws), load, then prepare_z_y.
-    torch::manual_seed(static_cast<uint64_t>(args["seed"].as<int64_t>()));
-    GeneratorSource src;
-    src.weights = args["weights"].as<std::string>();
-    src.which = args["which"].as<std::string>();
-    src.suffix = args["suffix"].as<std::string>();
-    if (args.count("config-json")) src.config_json = args["config-json"].as<std::string>();
-    src.flags = split_words(args["flags"].as<std::string>());
-    auto loaded = load_generator(src);
-    GeneratorImpl& G = *loaded.G;
-    const Config& cfg = loaded.config;
-    loaded.G->to(device);
-
-    const int64_t batch_size = args.count("batch-size") ? args["batch-size"].as<int64_t>()
-                                                        : std::max(cfg.G_batch_size, cfg.batch_size);
-    if (batch_size < 1) throw exception("--batch-size must be at least 1");
-    LatentOptions lat;
-    lat.z_var = args.count("z-var") ? args["z-var"].as<double>() : cfg.z_var;
-    lat.truncation = args["truncation"].as<double>();
-    if (!(lat.z_var > 0) || !std::isfinite(lat.z_var)) throw exception("--z-var must be a positive finite number");
-    if (!(lat.truncation >= 0) || !std::isfinite(lat.truncation))
-      throw exception("--truncation must be a finite number >= 0 (0: none)");
-    const int64_t fixed_class = args.count("class") ? args["class"].as<int64_t>() : -1;
-    if (args.count("class") && (fixed_class < 0 || fixed_class >= G.n_classes()))
-      throw exception("--class must be in 0.." + std::to_string(G.n_classes() - 1));
-    LatentSampler sampler(batch_size, G.dim_z(), G.n_classes(), lat, fixed_class, device);
-
-    // The main samples: latents from the file, or drawn batch by batch as utils.sample.
-    torch::Tensor file_z, file_y;
-    int64_t count = 0;
-    if (args.count("latents")) {
-      read_latents(args["latents"].as<std::string>(), G, file_z, file_y);
-      count = file_z.size(0);
-      if (args.count("num")) {
-        const int64_t n = args["num"].as<int64_t>();
-        if (n < 1 || n > count)
-          throw exception("--num must be in 1.." + std::to_string(count) + " (the rows of --latents)");
-        count = n;
-      }
-      file_z = file_z.to(device);
-      file_y = file_y.to(device);
-    } else {
-      count = args.count("num") ? args["num"].as<int64_t>() : batch_size;
-      if (count < 1) throw exception("--num must be at least 1");
-    }
-    if (batch_stats) G.train();
-    const int64_t num_acc = args.count("num-standing-accumulations") ? args["num-standing-accumulations"].as<int64_t>()
-                                                                     : cfg.num_standing_accumulations;
-    if (args.count("accumulate-stats") && num_acc < 1)
-      throw exception("--num-standing-accumulations must be at least 1, got " + std::to_string(num_acc));
-    auto standing = [&] {
-      if (!args.count("accumulate-stats")) return;
-      if (accumulate_standing_stats(G, sampler.z_buffer(), sampler.y_buffer(), num_acc) == 0)
-        std::cerr << "gan-sample: note: G has no myBN layers (config mybn is off); standing statistics only moved "
-                     "its running statistics, as the reference does\n";
-    };
-    standing();
-
-
-    std::cerr << "gan-sample: " << loaded.weights_file << " (" << loaded.which << ", "
-              << (batch_stats ? "batch statistics" : "eval mode") << ", " << cfg.model << " " << cfg.resolution
-              << "x" << cfg.resolution << ", dim_z " << G.dim_z() << ", " << G.n_classes() << " classes)\n";
-    const int64_t sheet_size = args.count("sheet-size") ? args["sheet-size"].as<int64_t>() : batch_size;
-    if (sheet_size < 1) throw exception("--sheet-size must be at least 1");
-
-    const bool want_main = want_output || want_npz || want_stream || want_sheet;
-    std::vector<torch::Tensor> out_images, out_z, out_y, npz_x, sheet_images;
-    std::unique_ptr<metrics::SampleStreamWriter> stream;
-    if (want_main) {
-      if (want_stream) {
-        metrics::SampleStreamHeader h;
-        h.dtype = stream_dtype;
-        h.channels = 3;
-        h.height = h.width = cfg.resolution;
-        h.count = count;
-        h.meta = {{"generator", loaded.weights_file}, {"which", loaded.which},
-                  {"mode", batch_stats ? "batch-stats" : "eval"}, {"seed", std::to_string(args["seed"].as<int64_t>())}};
-        if (!args.count("latents")) {
-          h.meta["z_var"] = std::to_string(lat.z_var);
-          h.meta["truncation"] = std::to_string(lat.truncation);
-        }
-        stream = std::make_unique<metrics::SampleStreamWriter>(std::cout, h);
-      }
-      ProgressMeter meter("gan-sample", count, progress);
-      int64_t sheet_have = 0;
-      for (int64_t done = 0; done < count;) {
-        torch::Tensor z, y;
-        if (file_z.defined()) {
-          const int64_t e = std::min(count, done + batch_size);
-          z = file_z.slice(0, done, e);
-          y = file_y.slice(0, done, e);
-        } else {
-          sampler.next(z, y);
-        }
-        torch::Tensor images;
-        {
-          torch::NoGradGuard ng;
-          images = G.forward(z, G.shared(y)).to(torch::kFloat32);
-        }
-        const int64_t take = std::min(images.size(0), count - done);
-        images = images.slice(0, 0, take).cpu();
-        if (!torch::isfinite(images).all().item<bool>())
-          throw Error(loaded.weights_file + ": G produced NaN or infinite pixels in samples " + std::to_string(done) +
-                      ".." + std::to_string(done + take - 1) + " (nothing written but the stream's frames so far)");
-        auto zc = z.slice(0, 0, take).cpu().clone(), yc = y.slice(0, 0, take).cpu().clone();
-        if (want_output) out_images.push_back(images), out_z.push_back(zc);
-        if (want_output || want_npz) out_y.push_back(yc);
-        if (want_npz) npz_x.push_back(metrics::quantize_like_reference(images));
-        if (want_stream)
-          stream->write(stream_dtype == "uint8" ? metrics::quantize_like_reference(images) : images, yc);
-        if (want_sheet && sheet_have < sheet_size) {
-          const int64_t k = std::min(take, sheet_size - sheet_have);
-          sheet_images.push_back(images.slice(0, 0, k));
-          sheet_have += k;
-        }
-        done += take;
-        meter.update(done);
-      }
-      meter.finish(count);
-      if (stream) stream->finish();
-      if (want_output) {
-        auto images = torch::cat(out_images), z = torch::cat(out_z), y = torch::cat(out_y);
-        write_atomically(args["output"].as<std::string>(), [&](const fs::path& tmp) {
-          auto f = h5::File::create(tmp.string());
-          f.write("images", images);
-          f.write("z", z);
-          f.write("y", y);
-          f.set_attr("/", "weights", loaded.weights_file);
-          f.set_attr("/", "which", loaded.which);
-          f.set_attr("/", "mode", batch_stats ? "batch-stats" : "eval");
-          f.close();
-        });
-      }
-      if (want_npz)
-        npz::save(args["sample-npz"].as<std::string>(), {{"x", torch::cat(npz_x)}, {"y", torch::cat(out_y)}});
-      if (want_sheet) save_random_sheet(torch::cat(sheet_images), args["sheet"].as<std::string>());
-    }
-
-    if (want_class) {
-      ClassSheetOptions co;
-      co.n_classes = G.n_classes();
-      co.classes_per_sheet = args.count("classes-per-sheet") ? args["classes-per-sheet"].as<int64_t>()
-                                                             : classes_per_sheet(cfg.dataset, G.n_classes());
-      if (co.classes_per_sheet < 1 || co.classes_per_sheet > G.n_classes())
-        throw exception("--classes-per-sheet must be in 1.." + std::to_string(G.n_classes()));
-      co.samples_per_class = args["samples-per-class"].as<int64_t>();
-      co.z_buffer_rows = batch_size;
-      co.latents = lat;
-      auto files = save_class_sheets(G, args["class-sheets"].as<std::string>(), co);
-      std::cerr << "gan-sample: " << files.size() << " class sheets in " << args["class-sheets"].as<std::string>()
-                << "\n";
-    }
-    if (want_interp) {
-      auto files = save_interp_sheets(G, args["interp"].as<std::string>(), args["num-per-sheet"].as<int64_t>(),
-                                      args["num-midpoints"].as<int64_t>(), 0, lat.truncation);
-      std::cerr << "gan-sample: " << files.size() << " interpolation sheets in " << args["interp"].as<std::string>()
-                << "\n";
-    }
-
-    if (want_curve) {
-      auto values = curve_values(args["truncation-curve"].as<std::string>());
-      metrics::ExtractorOptions eo;
-      eo.network = args["network"].as<std::string>();
-      if (!args["features"].as<std::string>().empty()) {
-        if (!eo.network.empty()) throw exception("--features and --network exclude each other");
-        eo.network = args["features"].as<std::string>();
-      }
-      eo.weights = args["inception-weights"].as<std::string>();
-      eo.random_weights = args.count("random-weights") > 0;
-      eo.device = device.str();
-      metrics::Moments ref;
-      if (args.count("moments")) ref = metrics::load_moments_npz(args["moments"].as<std::string>());
-      // A random-weight scorer reseeds torch's generator; the curve's draws go on from ours.
-      auto cpu_gen = at::detail::getDefaultCPUGenerator();
-      const auto cpu_state = cpu_gen.get_state();
-      auto extractor = metrics::make_feature_extractor(eo);
-      cpu_gen.set_state(cpu_state);
-      const bool random = extractor->random_weights() || ref.random_weights;
-      for (double v : values) {
-        LatentOptions o = lat;
-        (curve_var == "truncation" ? o.truncation : o.z_var) = v;
-        if (!(v > 0)) throw exception("--truncation-curve values must be positive, got " + std::to_string(v));
-        sampler.set_options(o);
-        standing();  // the reference re-accumulates at every point
-        auto s = score_samples(G, sampler, count, *extractor, args.count("moments") ? &ref : nullptr,
-                               50, progress);
-        if (args.count("json")) {
-          auto j = Json::object();
-          j.set(curve_var, v);
-          j.set("images", s.count);
-          if (s.has_is) j.set("IS_mean", s.IS_mean), j.set("IS_std", s.IS_std);
-          if (s.has_fid) j.set("FID", s.FID);
-          j.set("random_weights", random);
-          std::cout << j.dump() << "\n" << std::flush;
-        } else {
-          char line[256];
-          std::snprintf(line, sizeof line, "%s %.4f: %lld images", curve_var.c_str(), v, (long long)s.count);
-          std::cout << line;
-          if (s.has_is) std::snprintf(line, sizeof line, ", IS %.5f +/- %.5f", s.IS_mean, s.IS_std), std::cout << line;
-          if (s.has_fid) std::snprintf(line, sizeof line, ", FID %.5f", s.FID), std::cout << line;
-          std::cout << (random ? std::string(" ") + metrics::kRandomWeightsLabel : "") << "\n" << std::flush;
-        }
-      }
+    plan.device = pick_device(args["device"].as<std::string>());
+    try {
+      run_sample_plan(plan, std::cout, std::cerr);
+    } catch (const FlagError& e) {
+      throw exception(e.what());  // a flag that does not fit the generator: a usage error
     }
     return 0;
   });

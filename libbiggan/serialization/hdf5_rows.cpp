@@ -63,30 +63,66 @@ void create_appendable(File& file, const std::string& dataset, c10::ScalarType d
   if (d < 0) throw input_error(file.path(), "cannot create dataset '" + dataset + "'");
 }
 
+void create_fixed(File& file, const std::string& dataset, c10::ScalarType dtype, const std::vector<int64_t>& shape) {
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
+  Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  Handle d(H5Dcreate2(file.id(), dataset.c_str(), native_type(dtype), space, lcpl, dcpl, H5P_DEFAULT), H5Dclose);
+  if (d < 0) throw input_error(file.path(), "cannot create dataset '" + dataset + "'");
+}
+
+namespace {
+
+// Writes t's rows at row `start` of an open dataset whose extent already covers them.
+void write_rows_into(const File& file, hid_t d, const std::string& dataset, int64_t start, const torch::Tensor& t) {
+  Handle fspace(H5Dget_space(d), H5Sclose);
+  auto dims = dims_of(fspace);
+  std::vector<hsize_t> off(dims.size(), 0), cnt = dims;
+  off[0] = static_cast<hsize_t>(start);
+  cnt[0] = static_cast<hsize_t>(t.size(0));
+  H5Sselect_hyperslab(fspace, H5S_SELECT_SET, off.data(), nullptr, cnt.data(), nullptr);
+  Handle mspace(H5Screate_simple(static_cast<int>(cnt.size()), cnt.data(), nullptr), H5Sclose);
+  if (H5Dwrite(d, native_type(t.scalar_type()), mspace, fspace, H5P_DEFAULT, t.data_ptr()) < 0)
+    throw input_error(file.path(), "cannot write to dataset '" + dataset + "' (disk full?)");
+}
+
+// The dataset's dims after checking that `t` has its rank and row shape.
+std::vector<hsize_t> check_rows(const File& file, hid_t d, const std::string& what, const torch::Tensor& t) {
+  Handle space(H5Dget_space(d), H5Sclose);
+  auto dims = dims_of(space);
+  if (dims.empty() || t.dim() != static_cast<int64_t>(dims.size()))
+    throw input_error(file.path(), what + ": rank mismatch");
+  for (size_t i = 1; i < dims.size(); ++i)
+    if (static_cast<int64_t>(dims[i]) != t.size(static_cast<int64_t>(i)))
+      throw input_error(file.path(), what + ": row shape mismatch");
+  return dims;
+}
+
+}  // namespace
+
+void write_rows(File& file, const std::string& dataset, int64_t start, const torch::Tensor& rows) {
+  auto t = rows.detach().to(torch::kCPU).contiguous();
+  Handle d = open_dataset(file, dataset);
+  auto dims = check_rows(file, d, "rows for '" + dataset + "'", t);
+  if (start < 0 || start + t.size(0) > static_cast<int64_t>(dims[0]))
+    throw input_error(file.path(), "rows " + std::to_string(start) + ".." + std::to_string(start + t.size(0) - 1) +
+                                       " are outside '" + dataset + "' (" + std::to_string(dims[0]) + " rows)");
+  if (t.size(0) > 0) write_rows_into(file, d, dataset, start, t);
+}
+
 void append_rows(File& file, const std::string& dataset, const torch::Tensor& rows) {
   auto t = rows.detach().to(torch::kCPU).contiguous();
   Handle d = open_dataset(file, dataset);
-  Handle old_space(H5Dget_space(d), H5Sclose);
-  auto dims = dims_of(old_space);
-  if (dims.empty() || t.dim() != static_cast<int64_t>(dims.size()))
-    throw input_error(file.path(), "append to '" + dataset + "': rank mismatch");
-  for (size_t i = 1; i < dims.size(); ++i)
-    if (static_cast<int64_t>(dims[i]) != t.size(static_cast<int64_t>(i)))
-      throw input_error(file.path(), "append to '" + dataset + "': row shape mismatch");
+  auto dims = check_rows(file, d, "append to '" + dataset + "'", t);
   hsize_t k = static_cast<hsize_t>(t.size(0));
   if (k == 0) return;
   std::vector<hsize_t> new_dims = dims;
   new_dims[0] += k;
   if (H5Dset_extent(d, new_dims.data()) < 0)
     throw input_error(file.path(), "cannot grow dataset '" + dataset + "' (beyond its maximum size?)");
-  Handle fspace(H5Dget_space(d), H5Sclose);
-  std::vector<hsize_t> off(dims.size(), 0), cnt = new_dims;
-  off[0] = dims[0];
-  cnt[0] = k;
-  H5Sselect_hyperslab(fspace, H5S_SELECT_SET, off.data(), nullptr, cnt.data(), nullptr);
-  Handle mspace(H5Screate_simple(static_cast<int>(cnt.size()), cnt.data(), nullptr), H5Sclose);
-  if (H5Dwrite(d, native_type(t.scalar_type()), mspace, fspace, H5P_DEFAULT, t.data_ptr()) < 0)
-    throw input_error(file.path(), "cannot write to dataset '" + dataset + "' (disk full?)");
+  write_rows_into(file, d, dataset, static_cast<int64_t>(dims[0]), t);
 }
 
 c10::ScalarType dataset_dtype(const File& file, const std::string& dataset) {

@@ -22,6 +22,13 @@ void create_appendable(File& file, const std::string& dataset, c10::ScalarType d
 // Appends rows (shape [k, row_shape...], the dataset's dtype) at the end of an appendable dataset.
 void append_rows(File& file, const std::string& dataset, const torch::Tensor& rows);
 
+// A dataset of fixed `shape` laid out as File::write lays it out (contiguous, no filters), its rows
+// written later, piece by piece, with write_rows (a file of known size that is never held whole).
+void create_fixed(File& file, const std::string& dataset, c10::ScalarType dtype, const std::vector<int64_t>& shape);
+
+// Writes rows [start, start + k) of a dataset (rows: [k, row_shape...] of its dtype) in place.
+void write_rows(File& file, const std::string& dataset, int64_t start, const torch::Tensor& rows);
+
 // Element type of a dataset, without reading it.
 c10::ScalarType dataset_dtype(const File& file, const std::string& dataset);
 

@@ -120,13 +120,11 @@ torch::Tensor parse_npy(const std::string& b, const std::string& what) {
   return t;
 }
 
-std::string to_npy(const torch::Tensor& t0) {
-  if (!t0.defined()) throw Error("npy: cannot write an undefined tensor");
-  auto t = t0.to(torch::kCPU).contiguous();
+std::string npy_header(c10::ScalarType dtype, c10::IntArrayRef sizes) {
   std::string shape = "(";
-  for (int64_t i = 0; i < t.dim(); ++i) shape += std::to_string(t.size(i)) + (t.dim() == 1 ? "," : i + 1 < t.dim() ? ", " : "");
+  for (size_t i = 0; i < sizes.size(); ++i) shape += std::to_string(sizes[i]) + (sizes.size() == 1 ? "," : i + 1 < sizes.size() ? ", " : "");
   shape += ")";
-  std::string header = "{'descr': '" + descr_of(t.scalar_type()) + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  std::string header = "{'descr': '" + descr_of(dtype) + "', 'fortran_order': False, 'shape': " + shape + ", }";
   // Pad with spaces and a newline so that the data starts on a 64-byte boundary, as numpy does.
   size_t pre = 10;
   size_t total = pre + header.size() + 1;
@@ -145,6 +143,13 @@ std::string to_npy(const torch::Tensor& t0) {
     out += char((hl >> 24) & 0xFF);
   }
   out += header;
+  return out;
+}
+
+std::string to_npy(const torch::Tensor& t0) {
+  if (!t0.defined()) throw Error("npy: cannot write an undefined tensor");
+  auto t = t0.to(torch::kCPU).contiguous();
+  std::string out = npy_header(t.scalar_type(), t.sizes());
   out.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
   return out;
 }

@@ -24,6 +24,8 @@ const torch::Tensor& get(const Arrays& arrays, const std::string& name, const st
 // One .npy image: parse (errors name `what`) and produce.
 torch::Tensor parse_npy(const std::string& bytes, const std::string& what);
 std::string to_npy(const torch::Tensor& t);
+// The header to_npy puts before the data of an array of that dtype and shape (C order).
+std::string npy_header(c10::ScalarType dtype, c10::IntArrayRef shape);
 
 // Single .npy files.
 torch::Tensor load_npy(const std::string& path);

@@ -297,11 +297,19 @@ void Writer::write(const void* data, uint64_t size) {
 }
 
 void Writer::add(const std::string& name, const void* data, uint64_t size) {
+  begin_entry(name, size);
+  append_entry(data, size);
+  end_entry();
+}
+
+// The local header goes out with a zero CRC; end_entry() writes the CRC into it once the data has
+// passed (the bytes are the same as when the CRC is known up front).
+void Writer::begin_entry(const std::string& name, uint64_t size) {
   if (finished_) throw Error("zip::Writer: add after finish");
+  if (open_entry_) throw Error("zip::Writer: an entry is still open");
   if (name.size() > 0xFFFF) throw input_error(path_, "zip: entry name too long");
   Entry e;
   e.name = name;
-  e.crc32 = crc32(data, size);
   e.compressed_size = e.uncompressed_size = size;
   e.local_header_offset = offset_;
   bool big = size >= k32Max || force_zip64_;
@@ -312,7 +320,7 @@ void Writer::add(const std::string& name, const void* data, uint64_t size) {
   put16(h, 0);  // stored
   put16(h, 0);  // time
   put16(h, 0);  // date (as torch: 1980-00-00)
-  put32(h, e.crc32);
+  put32(h, 0);  // CRC, written by end_entry
   put32(h, big ? k32Max : uint32_t(size));
   put32(h, big ? k32Max : uint32_t(size));
   put16(h, uint16_t(name.size()));
@@ -334,12 +342,39 @@ void Writer::add(const std::string& name, const void* data, uint64_t size) {
   h += name;
   h += extra;
   write(h.data(), h.size());
-  write(data, size);
   entries_.push_back(std::move(e));
+  open_entry_ = true;
+  entry_written_ = 0;
+}
+
+void Writer::append_entry(const void* data, uint64_t size) {
+  if (!open_entry_) throw Error("zip::Writer: no open entry");
+  Entry& e = entries_.back();
+  if (size > e.uncompressed_size - entry_written_)
+    throw input_error(path_, "zip: entry " + e.name + " is given more than its " + std::to_string(e.uncompressed_size) + " bytes");
+  e.crc32 = crc32(data, size, e.crc32);
+  write(data, size);
+  entry_written_ += size;
+}
+
+void Writer::end_entry() {
+  if (!open_entry_) throw Error("zip::Writer: no open entry");
+  const Entry& e = entries_.back();
+  if (entry_written_ != e.uncompressed_size)
+    throw input_error(path_, "zip: entry " + e.name + " got " + std::to_string(entry_written_) + " of its " +
+                                 std::to_string(e.uncompressed_size) + " bytes");
+  std::string crc;
+  put32(crc, e.crc32);
+  const auto at = static_cast<off_t>(e.local_header_offset + 14);
+  if (::fseeko(f_, at, SEEK_SET) != 0 || std::fwrite(crc.data(), 1, 4, f_) != 4 ||
+      ::fseeko(f_, static_cast<off_t>(offset_), SEEK_SET) != 0)
+    throw input_error(path_, std::string("write failed: ") + std::strerror(errno));
+  open_entry_ = false;
 }
 
 void Writer::finish() {
   if (finished_) return;
+  if (open_entry_) throw Error("zip::Writer: finish with an entry still open");
   uint64_t cd_offset = offset_;
   std::string cd;
   for (auto& e : entries_) {

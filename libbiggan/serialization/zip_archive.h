@@ -68,6 +68,11 @@ class Writer {
 
   void add(const std::string& name, const void* data, uint64_t size);
   void add(const std::string& name, const std::string& data) { add(name, data.data(), data.size()); }
+  // An entry written piece by piece (its size known up front, its CRC computed as it goes): the same
+  // bytes as add() of the whole. begin_entry, then append_entry until `size` bytes are in, then end_entry.
+  void begin_entry(const std::string& name, uint64_t size);
+  void append_entry(const void* data, uint64_t size);
+  void end_entry();
   // Writes the central directory and closes the file; errors (disk full) are thrown here.
   void finish();
 
@@ -81,6 +86,8 @@ class Writer {
   uint64_t offset_ = 0;
   std::vector<Entry> entries_;
   bool finished_ = false;
+  bool open_entry_ = false;
+  uint64_t entry_written_ = 0;  // bytes of the open entry so far
 };
 
 // CRC32 of a buffer (zlib's).

@@ -6,26 +6,29 @@
 #include "libbiggan/metrics/fashion_classifier.h"
 #include "libbiggan/metrics/feature_extractor.h"
 #include "libbiggan/metrics/moments_file.h"
+#include "libbiggan/training/sample_run.h"
 #include "libbiggan/training/sample_scores.h"
+#include "libbiggan/training/sample_sinks.h"
 #include "libbiggan/util/error.h"
 
 namespace biggan {
 
+namespace {
+
+torch::Device device_of(GeneratorImpl& G) {
+  return G.parameters().empty() ? torch::Device(torch::kCPU) : G.parameters()[0].device();
+}
+
+}  // namespace
+
 std::pair<torch::Tensor, torch::Tensor> sample_for_evaluation(GeneratorImpl& G, int64_t n, uint64_t seed,
                                                               double z_var, int64_t batch_size) {
-  torch::NoGradGuard no_grad;
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  auto device = G.parameters().empty() ? torch::kCPU : G.parameters()[0].device();
-  auto z_all = torch::empty({n, G.dim_z()}).normal_(0, z_var, gen);
-  auto y_all = torch::arange(n, torch::kInt64).remainder(G.n_classes());
-  std::vector<torch::Tensor> images;
-  for (int64_t i = 0; i < n; i += batch_size) {
-    const int64_t b = std::min(batch_size, n - i);
-    auto z = z_all.slice(0, i, i + b).to(device);
-    auto y = y_all.slice(0, i, i + b).to(device);
-    images.push_back(G.forward(z, G.shared(y)).to(torch::kCPU).to(torch::kFloat32));
-  }
-  return {torch::cat(images, 0), y_all};
+  auto latents = evaluation_latents(n, seed, z_var, G.dim_z(), G.n_classes(), batch_size, device_of(G));
+  CollectSampleSink all;
+  SampleRunOptions options;
+  options.check_finite = false;  // a diverged G scores NaN in the test log; training goes on
+  run_samples(G, *latents, {&all}, options);
+  return {all.images(), all.labels()};
 }
 
 namespace {
@@ -85,8 +88,7 @@ class InceptionEvaluator : public Evaluator {
   Json evaluate(GeneratorImpl& G, int64_t) override {
     LatentOptions lo;
     lo.z_var = z_var_;
-    auto device = G.parameters().empty() ? torch::Device(torch::kCPU) : G.parameters()[0].device();
-    LatentSampler sampler(batch_size_, G.dim_z(), G.n_classes(), lo, -1, device);
+    LatentSampler sampler(batch_size_, G.dim_z(), G.n_classes(), lo, -1, device_of(G));
     auto s = score_samples(G, sampler, num_samples_, *extractor_, &reference_);
     return Json::object()
         .set("IS_mean", s.has_is ? s.IS_mean : std::nan(""))

@@ -7,38 +7,32 @@
 
 namespace biggan {
 
-GeneratorImageSource::GeneratorImageSource(GeneratorImpl& G, LatentSampler& sampler, int64_t count, std::string name)
-    : G_(G), sampler_(sampler), count_(count), name_(std::move(name)) {
-  if (count < 1) throw Error("the number of samples must be at least 1");
-}
+GeneratorImageSource::GeneratorImageSource(SampleRun& run, std::string name) : run_(run), name_(std::move(name)) {}
 
 bool GeneratorImageSource::next(int64_t max_n, torch::Tensor& images, torch::Tensor& labels) {
-  if (handed_ >= count_) return false;
   if (!images_.defined() || images_.size(0) == 0) {
-    torch::NoGradGuard ng;
-    torch::Tensor z, y;
-    sampler_.next(z, y);
-    images_ = G_.forward(z, G_.shared(y)).to(torch::kFloat32).cpu();
-    labels_ = y.cpu().clone();
+    SampleBatch batch;
+    if (!run_.next(batch)) return false;
+    images_ = batch.images;
+    labels_ = batch.y;
   }
-  const int64_t n = std::min({max_n, images_.size(0), count_ - handed_});
+  const int64_t n = std::min(max_n, images_.size(0));
   images = images_.slice(0, 0, n).contiguous();
   labels = labels_.slice(0, 0, n).contiguous();
   images_ = images_.slice(0, n);
   labels_ = labels_.slice(0, n);
-  handed_ += n;
   return true;
 }
 
-SampleScores score_samples(GeneratorImpl& G, LatentSampler& sampler, int64_t count,
-                           metrics::FeatureExtractor& extractor, const metrics::Moments* reference,
-                           int64_t feature_batch_size, bool progress, int splits) {
-  GeneratorImageSource source(G, sampler, count);
+SampleScores score_sample_run(SampleRun& run, metrics::FeatureExtractor& extractor, const metrics::Moments* reference,
+                              int64_t feature_batch_size, bool progress, int splits) {
+  GeneratorImageSource source(run);
   metrics::FeatureRunOptions ro;
   ro.batch_size = feature_batch_size;
   ro.keep_probs = true;
   ro.progress = progress;
   auto r = metrics::run_features(source, extractor, ro);
+  run.finish();
   SampleScores s;
   s.count = r.count;
   s.seconds = r.seconds;
@@ -57,6 +51,16 @@ SampleScores score_samples(GeneratorImpl& G, LatentSampler& sampler, int64_t cou
     s.FID = f.fid;
   }
   return s;
+}
+
+SampleScores score_samples(GeneratorImpl& G, LatentSampler& sampler, int64_t count,
+                           metrics::FeatureExtractor& extractor, const metrics::Moments* reference,
+                           int64_t feature_batch_size, bool progress, int splits) {
+  auto latents = drawn_latents(sampler, count);
+  SampleRunOptions options;
+  options.check_finite = false;  // run_features refuses non-finite images, naming them, as before
+  SampleRun run(G, *latents, {}, options);
+  return score_sample_run(run, extractor, reference, feature_batch_size, progress, splits);
 }
 
 }  // namespace biggan

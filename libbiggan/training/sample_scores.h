@@ -1,30 +1,33 @@
-// Scoring a generator directly (no sample files): its images as a metrics::ImageSource, and IS / FID
-// of N samples against reference moments, for sample.py's Inception metrics and truncation curves.
+// Scoring a generator directly (no sample files): a sample run (sample_run.h) as a metrics::ImageSource,
+// and IS / FID of N samples against reference moments, for sample.py's Inception metrics, truncation
+// curves and the training-time Inception evaluator.
 #pragma once
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
 
 #include "libbiggan/metrics/feature_extractor.h"
 #include "libbiggan/metrics/feature_moments.h"
 #include "libbiggan/metrics/image_source.h"
+#include "libbiggan/training/sample_run.h"
 #include "libbiggan/training/sampling.h"
 
 namespace biggan {
 
-// `count` images from G, one sampler batch (utils.sample) at a time, handed out in pieces of the
-// size the consumer asks for. Images are float32 in [-1, 1] on the CPU, labels the sampled classes.
+// A sample run's images, one generator batch at a time, handed out in pieces of the size the
+// consumer asks for (a piece never spans two generator batches). Images are float32 in [-1, 1] on
+// the CPU, labels the sampled classes. Pulling from it drives the run: its sinks get every batch too.
+// The run's finish() is left to the caller.
 class GeneratorImageSource : public metrics::ImageSource {
  public:
-  GeneratorImageSource(GeneratorImpl& G, LatentSampler& sampler, int64_t count, std::string name = "generator");
+  explicit GeneratorImageSource(SampleRun& run, std::string name = "generator");
   bool next(int64_t max_n, torch::Tensor& images, torch::Tensor& labels) override;
-  int64_t size_hint() const override { return count_; }
+  int64_t size_hint() const override { return run_.count(); }
   std::string name() const override { return name_; }
 
  private:
-  GeneratorImpl& G_;
-  LatentSampler& sampler_;
-  int64_t count_, handed_ = 0;
+  SampleRun& run_;
   std::string name_;
   torch::Tensor images_, labels_;  // the current batch's unread rest
 };
@@ -36,8 +39,13 @@ struct SampleScores {
   double seconds = 0;
 };
 
-// IS (10 splits, when the extractor has logits) and FID (when `reference` has moments) of `count`
-// samples drawn by `sampler` from G as it is (mode and statistics as the caller left them).
+// IS (`splits` splits, when the extractor has logits) and FID (when `reference` has moments) of all
+// the samples of `run` (G as the caller left it: mode and statistics), fed to the extractor
+// feature_batch_size at a time; then the run's sinks are finished.
+SampleScores score_sample_run(SampleRun& run, metrics::FeatureExtractor& extractor, const metrics::Moments* reference,
+                              int64_t feature_batch_size = 50, bool progress = false, int splits = 10);
+
+// The same for `count` samples drawn by `sampler` from G.
 SampleScores score_samples(GeneratorImpl& G, LatentSampler& sampler, int64_t count,
                            metrics::FeatureExtractor& extractor, const metrics::Moments* reference,
                            int64_t feature_batch_size = 50, bool progress = false, int splits = 10);

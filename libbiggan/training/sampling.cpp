@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "libbiggan/models/layers.h"
+#include "libbiggan/training/sample_run.h"
+#include "libbiggan/training/sample_sinks.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/image_grid.h"
 
@@ -76,15 +78,12 @@ void LatentSampler::next(torch::Tensor& z, torch::Tensor& y) {
 
 torch::Tensor generate_images(GeneratorImpl& G, const torch::Tensor& z, const torch::Tensor& y,
                               int64_t batch_size) {
-  torch::NoGradGuard ng;
-  if (batch_size < 1) throw Error("batch size must be at least 1");
-  std::vector<torch::Tensor> out;
-  for (int64_t s = 0; s < z.size(0); s += batch_size) {
-    const int64_t e = std::min<int64_t>(z.size(0), s + batch_size);
-    auto zb = z.slice(0, s, e), yb = y.slice(0, s, e);
-    out.push_back(G.forward(zb, G.shared(yb)).to(torch::kFloat32));
-  }
-  return out.size() == 1 ? out[0] : torch::cat(out, 0);
+  auto latents = tensor_latents(z, y, batch_size);
+  CollectSampleSink all;
+  SampleRunOptions options;
+  options.check_finite = false;  // the caller's to judge
+  run_samples(G, *latents, {&all}, options);
+  return all.images().to(z.device());
 }
 
 int64_t accumulate_standing_stats(GeneratorImpl& G, torch::Tensor z, torch::Tensor y, int64_t num_accumulations) {

@@ -63,7 +63,7 @@ class LatentSampler {
 
 // G(z, G.shared(y)) without gradients, in forwards of at most batch_size rows, in G's current mode
 // (in train mode every forward uses its own batch statistics and updates the SN / BN buffers, as the
-// reference does). Returns N×3×R×R float32 on z's device.
+// reference does). Returns N×3×R×R float32 on z's device. Runs through the sample path (sample_run.h).
 torch::Tensor generate_images(GeneratorImpl& G, const torch::Tensor& z, const torch::Tensor& y,
                               int64_t batch_size);
 
