@@ -11,7 +11,10 @@
 #include <optional>
 #include <sstream>
 
+#include "libbiggan/metrics/classifier_extractor.h"
 #include "libbiggan/metrics/fashion_classifier.h"
+#include "libbiggan/metrics/feature_scorer.h"
+#include "libbiggan/metrics/image_source.h"
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/json.h"
@@ -129,7 +132,7 @@ int train_command(int argc, char** argv) {
   return kExitOk;
 }
 
-void print_scores(const char* what, const ClassifierScores& s) {
+void print_scores(const char* what, const Scores& s) {
   std::printf("%s (%lld images)\n", what, static_cast<long long>(s.count));
   std::printf("  classifier-FID:       %.4f\n", s.fid);
   std::printf("  IS-style (%d splits): %.4f ± %.4f\n", s.is.splits, s.is.mean, s.is.std);
@@ -168,20 +171,29 @@ int score_command(int argc, char** argv) {
   const int splits = flag_at_least(args, "splits", 1);
   const int64_t batch = flag_at_least<int64_t>(args, "batch-size", 1);
 
-  auto model = load_classifier(args["classifier"].as<std::string>());
+  // The classifier is scored like any feature network: one run over the real split for the
+  // reference moments, one run over each image set, then the shared scores.
+  const auto classifier_path = args["classifier"].as<std::string>();
+  auto extractor = std::make_shared<ClassifierExtractor>(load_classifier(classifier_path), classifier_path);
   auto real = read_labeled_images(args["real"].as<std::string>(), false);
   auto samples = read_labeled_images(args["samples"].as<std::string>(), false);
   if (samples.images.size(0) < splits)
     throw input_error(args["samples"].as<std::string>(), "holds " + std::to_string(samples.images.size(0)) +
                                                              " images, fewer than the " + std::to_string(splits) +
                                                              " IS splits");
-  ClassifierScorer scorer(model, real.images, batch);
-  auto s = scorer.score(samples.images, samples.labels, splits);
+  FeatureRunOptions run;
+  run.batch_size = batch;
+  auto real_source = tensor_image_source(real.images, {}, args["real"].as<std::string>());
+  FeatureScorer scorer(extractor, *real_source, run);
+  ScoreOptions score_options;
+  score_options.is_splits = splits;
+  auto s = scorer.score(*tensor_image_source(samples.images, samples.labels, args["samples"].as<std::string>()),
+                        score_options);
 
-  std::optional<ClassifierScores> floor;
+  std::optional<Scores> floor;
   if (args.count("train")) {
     auto tr = read_labeled_images(args["train"].as<std::string>(), true, samples.images.size(0));
-    floor = scorer.score(tr.images, tr.labels, splits);
+    floor = scorer.score(*tensor_image_source(tr.images, tr.labels, args["train"].as<std::string>()), score_options);
   }
   if (args.count("json")) {
     auto j = Json::object();

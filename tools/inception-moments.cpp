@@ -4,8 +4,8 @@
 #include <iostream>
 
 #include "libbiggan/metrics/feature_options.h"
-#include "libbiggan/metrics/inception_score.h"
 #include "libbiggan/metrics/moments_file.h"
+#include "libbiggan/metrics/scores.h"
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/json.h"
 
@@ -16,9 +16,10 @@ int main(int argc, char** argv) {
   return run_tool("inception-moments", [&] {
     cxxopts::Options opts("inception-moments",
                           "Compute the mean and covariance (float64) of Inception pool features over a data set\n"
-                          "and save them as .npz (np.savez: mu, sigma), the file fid, BigGAN-PyTorch and\n"
-                          "pytorch-fid read. INPUT: an HDF5 training file (imgs N×C×H×W uint8), an image folder,\n"
-                          "a .npz of samples (x), a sample stream file, or - for a stream on stdin.");
+                          "(or another network's: --network fashion-classifier --weights clf.pth) and save them as\n"
+                          ".npz (np.savez: mu, sigma), the file fid, BigGAN-PyTorch and pytorch-fid read.\n"
+                          "INPUT: an HDF5 training file (imgs N×C×H×W uint8), an image folder, a .npz of samples (x),\n"
+                          "a sample stream file, or - for a stream on stdin.");
     opts.add_options()
         ("input", "HDF5 file, image folder, samples .npz, stream file or -", cxxopts::value<std::string>())
         ("o,output", "output .npz", cxxopts::value<std::string>())
@@ -47,7 +48,9 @@ int main(int argc, char** argv) {
 
     const std::string label = extractor->random_weights() ? std::string(" ") + kRandomWeightsLabel : "";
     InceptionScore is;
-    if (r.probs.defined() && r.count >= 10) is = inception_score(r.probs, 10);
+    ScoreOptions is_only;
+    is_only.accuracy = false;
+    if (r.probs.defined() && r.count >= 10) is = compute_scores(r, nullptr, is_only).is;
     if (args.count("json")) {
       auto j = Json::object();
       j.set("output", out);

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <sstream>
 
 #include "libbiggan/serialization/hdf5_file.h"
@@ -147,33 +146,6 @@ FashionClassifier train_classifier(const torch::Tensor& images, const torch::Ten
   return model;
 }
 
-ClassifierOutputs classify(FashionClassifier& model, const torch::Tensor& images, int64_t batch_size) {
-  torch::NoGradGuard ng;
-  const bool was_training = model->is_training();
-  model->eval();
-  std::vector<torch::Tensor> feats, probs;
-  for (int64_t i = 0; i < images.size(0); i += batch_size) {
-    auto f = model->features(images.narrow(0, i, std::min(batch_size, images.size(0) - i)));
-    feats.push_back(f);
-    probs.push_back(torch::softmax(model->logits_from_features(f).to(torch::kFloat64), 1));
-  }
-  if (was_training) model->train();
-  ClassifierOutputs out;
-  const auto& a = model->arch();
-  out.features = feats.empty() ? torch::empty({0, a.feature_dim}) : torch::cat(feats);
-  out.probs = probs.empty() ? torch::empty({0, a.num_classes}, torch::kFloat64) : torch::cat(probs);
-  out.predicted = out.probs.argmax(1);
-  return out;
-}
-
-double classifier_accuracy(FashionClassifier& model, const torch::Tensor& images, const torch::Tensor& labels,
-                           int64_t batch_size) {
-  if (!labels.defined() || labels.size(0) != images.size(0)) throw Error("accuracy: need one label per image");
-  if (images.size(0) == 0) throw Error("accuracy: no images");
-  auto pred = classify(model, images, batch_size).predicted;
-  return pred.eq(labels.to(torch::kInt64)).to(torch::kFloat64).mean().item<double>();
-}
-
 void save_classifier(const std::string& path, FashionClassifier& model) {
   torchfile::StateDict sd;
   for (auto& p : model->named_parameters()) sd.insert(p.key(), p.value().detach());
@@ -222,50 +194,6 @@ FashionClassifier load_classifier(const std::string& path) {
   return model;
 }
 
-ClassifierScores scores_from_outputs(const ClassifierOutputs& outputs, const Moments& real, const torch::Tensor& labels,
-                                     int is_splits) {
-  ClassifierScores s;
-  s.count = outputs.features.size(0);
-  if (s.count < 2) throw Error("classifier scores: need at least 2 images");
-  auto m = moments_of(outputs.features);
-  s.fid_detail = frechet_distance(m.mu, m.sigma, real.mu, real.sigma);
-  s.fid = s.fid_detail.fid;
-  s.is = inception_score(outputs.probs, is_splits);
-  if (labels.defined()) {
-    if (labels.dim() != 1 || labels.size(0) != s.count)
-      throw Error("classifier scores: " + std::to_string(labels.numel()) + " labels for " + std::to_string(s.count) +
-                  " images");
-    auto y = labels.to(torch::kInt64);
-    const int64_t classes = outputs.probs.size(1);
-    if (y.min().item<int64_t>() < 0 || y.max().item<int64_t>() >= classes)
-      throw Error("classifier scores: labels must lie in [0, " + std::to_string(classes) + ")");
-    s.has_labels = true;
-    auto hit = outputs.predicted.eq(y);
-    s.conditional_accuracy = hit.to(torch::kFloat64).mean().item<double>();
-    for (int64_t k = 0; k < classes; ++k) {
-      auto of_k = y.eq(k);
-      const int64_t nk = of_k.sum().item<int64_t>();
-      s.per_class_count.push_back(nk);
-      s.per_class_accuracy.push_back(nk ? hit.logical_and(of_k).sum().item<double>() / nk
-                                        : std::numeric_limits<double>::quiet_NaN());
-    }
-  }
-  return s;
-}
-
-ClassifierScorer::ClassifierScorer(FashionClassifier model, const torch::Tensor& real_images, int64_t batch_size)
-    : model_(std::move(model)), batch_size_(batch_size) {
-  if (real_images.size(0) < 2) throw Error("classifier scorer: need at least 2 real images");
-  real_ = moments_of(classify(model_, real_images, batch_size_).features);
-}
-
-ClassifierScorer::ClassifierScorer(FashionClassifier model, Moments real_moments, int64_t batch_size)
-    : model_(std::move(model)), real_(std::move(real_moments)), batch_size_(batch_size) {}
-
-ClassifierScores ClassifierScorer::score(const torch::Tensor& images, const torch::Tensor& labels, int is_splits) {
-  return scores_from_outputs(classify(model_, images, batch_size_), real_, labels, is_splits);
-}
-
 LabeledImages read_labeled_images(const std::string& path, bool require_labels, int64_t limit) {
   auto f = h5::File::open_read(path);
   std::string img_name = f.exists("imgs") ? "imgs" : f.exists("images") ? "images" : "";
@@ -290,23 +218,6 @@ LabeledImages read_labeled_images(const std::string& path, bool require_labels, 
   if (out.labels.is_floating_point()) throw input_error(path, "'" + lab_name + "' must hold integers");
   out.labels = out.labels.to(torch::kInt64);
   return out;
-}
-
-Json scores_to_json(const ClassifierScores& s) {
-  auto j = Json::object();
-  j.set("count", Json(s.count));
-  j.set("classifier_FID", Json(s.fid));
-  j.set("IS_mean", Json(s.is.mean));
-  j.set("IS_std", Json(s.is.std));
-  j.set("IS_splits", Json(s.is.splits));
-  if (s.has_labels) {
-    j.set("conditional_accuracy", Json(s.conditional_accuracy));
-    auto pc = Json::array();
-    for (double a : s.per_class_accuracy) pc.push_back(std::isnan(a) ? Json(nullptr) : Json(a));
-    j.set("per_class_accuracy", pc);
-  }
-  if (s.fid_detail.singular) j.set("warning", Json(s.fid_detail.warning));
-  return j;
 }
 
 }  // namespace biggan::metrics

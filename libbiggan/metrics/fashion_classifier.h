@@ -4,20 +4,23 @@
 // its softmax an Inception-Score-style score, and its predictions the accuracy of class-conditional
 // samples (does a sample of class k look like class k).
 //
+// It is scored like any feature network (classifier_extractor.h: ClassifierExtractor, network name
+// "fashion-classifier"); classify, scores_from_outputs and ClassifierScorer below are thin uses of
+// that shared path (feature_run.h, scores.h, feature_scorer.h).
+//
 // Inputs are N×3×S×S images in [-1, 1] (gray repeated to RGB, as the data tool writes Fashion-MNIST),
 // or uint8 0..255 which is mapped to x / 127.5 - 1 (the reference's ToTensor + Normalize(0.5, 0.5)).
 #pragma once
 #include <torch/torch.h>
 
 #include <array>
+#include <cstdint>
 #include <functional>
 #include <string>
-#include <vector>
 
 #include "libbiggan/metrics/feature_moments.h"
-#include "libbiggan/metrics/frechet_distance.h"
-#include "libbiggan/metrics/inception_score.h"
-#include "libbiggan/util/json.h"
+#include "libbiggan/metrics/feature_scorer.h"
+#include "libbiggan/metrics/scores.h"
 
 namespace biggan::metrics {
 
@@ -80,18 +83,6 @@ struct ClassifierTrainOptions {
 FashionClassifier train_classifier(const torch::Tensor& images, const torch::Tensor& labels,
                                    const ClassifierTrainOptions& options = {});
 
-// Batched inference in eval mode without gradients.
-struct ClassifierOutputs {
-  torch::Tensor features;  // [N, F] float32
-  torch::Tensor probs;     // [N, classes] float64 softmax
-  torch::Tensor predicted; // [N] int64
-};
-ClassifierOutputs classify(FashionClassifier& model, const torch::Tensor& images, int64_t batch_size = 500);
-
-// Fraction of images whose predicted class equals the label.
-double classifier_accuracy(FashionClassifier& model, const torch::Tensor& images, const torch::Tensor& labels,
-                           int64_t batch_size = 500);
-
 // Weights file: a torch state dict (biggan::torchfile, loadable by Python's torch.load) with the
 // architecture as int64 entries "arch.image_size", "arch.channels", "arch.feature_dim",
 // "arch.num_classes" and "arch.format_version". A file without them, or whose tensors do not fit the
@@ -99,38 +90,44 @@ double classifier_accuracy(FashionClassifier& model, const torch::Tensor& images
 void save_classifier(const std::string& path, FashionClassifier& model);
 FashionClassifier load_classifier(const std::string& path);
 
-// What a set of (generated) images scores against the real data.
-struct ClassifierScores {
-  int64_t count = 0;
-  double fid = 0;                   // classifier-FID against the real moments (float64, exact)
-  FrechetResult fid_detail;
-  InceptionScore is;                // from the classifier's softmax, `splits` splits as the reference's IS
-  bool has_labels = false;
-  double conditional_accuracy = 0;  // fraction of images of class k classified as k (needs labels)
-  std::vector<double> per_class_accuracy;  // per class (NaN for a class with no images)
-  std::vector<int64_t> per_class_count;
-};
+// What a set of (generated) images scores against the real data: the shared Scores (fid is the
+// classifier-FID, is its IS-style score, the accuracy from its predicted classes).
+using ClassifierScores = Scores;
 
-// Scores from already computed classifier outputs (exposed for tests and for streaming callers).
-// labels: undefined, or [N] int64.
+// Batched inference in eval mode without gradients (a run of the ClassifierExtractor over the images).
+struct ClassifierOutputs {
+  torch::Tensor features;  // [N, F] float32
+  torch::Tensor probs;     // [N, classes] float64 softmax
+  torch::Tensor predicted; // [N] int64
+};
+// images: N×3×S×S in [-1, 1] (float) or uint8, N >= 2.
+ClassifierOutputs classify(FashionClassifier& model, const torch::Tensor& images, int64_t batch_size = 500);
+
+// Fraction of images whose predicted class equals the label.
+double classifier_accuracy(FashionClassifier& model, const torch::Tensor& images, const torch::Tensor& labels,
+                           int64_t batch_size = 500);
+
+// Scores from already computed classifier outputs (exposed for tests): compute_scores with the
+// moments of outputs.features. labels: undefined, or [N] int64.
 ClassifierScores scores_from_outputs(const ClassifierOutputs& outputs, const Moments& real,
                                      const torch::Tensor& labels, int is_splits = 10);
 
 // The classifier plus the real data's feature moments: built once (e.g. on the test split), then
-// scores any number of image sets.
+// scores any number of image sets. A FeatureScorer over a ClassifierExtractor, kept for callers that
+// hold a FashionClassifier; new code can use FeatureScorer (feature_scorer.h) with any network.
 class ClassifierScorer {
  public:
   ClassifierScorer(FashionClassifier model, const torch::Tensor& real_images, int64_t batch_size = 500);
   ClassifierScorer(FashionClassifier model, Moments real_moments, int64_t batch_size = 500);
   // images: N×3×S×S in [-1, 1] (float) or uint8; labels undefined or [N] int64. N >= is_splits.
   ClassifierScores score(const torch::Tensor& images, const torch::Tensor& labels = {}, int is_splits = 10);
-  const Moments& real_moments() const { return real_; }
+  const Moments& real_moments() const { return scorer_.reference(); }
   FashionClassifier& model() { return model_; }
+  const FeatureScorer& feature_scorer() const { return scorer_; }
 
  private:
   FashionClassifier model_;
-  Moments real_;
-  int64_t batch_size_;
+  FeatureScorer scorer_;
 };
 
 // A labelled image set from HDF5: images from `imgs` (uint8, the data tool's layout) or `images`
@@ -141,7 +138,6 @@ struct LabeledImages {
 };
 LabeledImages read_labeled_images(const std::string& h5_path, bool require_labels, int64_t limit = 0);
 
-// JSON text of the scores (one object).
-Json scores_to_json(const ClassifierScores& s);
+// scores_to_json (scores.h) writes the classifier's JSON record.
 
 }  // namespace biggan::metrics

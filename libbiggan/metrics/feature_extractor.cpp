@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "libbiggan/metrics/classifier_extractor.h"
 #include "libbiggan/metrics/inception.h"
 #include "libbiggan/serialization/torch_file.h"
 #include "libbiggan/util/device.h"
@@ -82,6 +83,10 @@ std::unique_ptr<FeatureExtractor> make_feature_extractor(const ExtractorOptions&
   const std::string ts = "torchscript:";
   if (o.network.compare(0, ts.size(), ts) == 0)
     return std::make_unique<TorchScriptExtractor>(o.network.substr(ts.size()), device);
+  if (o.network == kClassifierNetwork) return make_classifier_extractor(o.weights, o.random_weights, device);
+  if (!o.network.empty() && o.network != "torchvision" && o.network != "fid")
+    throw Error("unknown network '" + o.network + "' (expected torchvision, fid, " + kClassifierNetwork +
+                " or torchscript:FILE)");
 
   std::string weights = o.weights;
   const char* env_name = o.network == "fid" ? "BIGGAN_FID_INCEPTION_WEIGHTS" : "BIGGAN_INCEPTION_WEIGHTS";

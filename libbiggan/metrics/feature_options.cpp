@@ -7,8 +7,9 @@ namespace biggan::metrics {
 
 void add_feature_options(cxxopts::Options& opts) {
   opts.add_options("features")
-      ("network", "torchvision (BigGAN-PyTorch's scorer) or fid (pytorch-fid's TF FID-Inception); default: what "
-                  "the weights file holds", cxxopts::value<std::string>()->default_value(""))
+      ("network", "torchvision (BigGAN-PyTorch's scorer), fid (pytorch-fid's TF FID-Inception) or "
+                  "fashion-classifier (--weights from `fashion-classifier train`); default: the Inception the "
+                  "weights file holds", cxxopts::value<std::string>()->default_value(""))
       ("features", "another feature network: torchscript:FILE (its first output on images in [-1, 1]). A "
                    "TorchScript file is a program: loading it runs its code, so use only files you trust",
        cxxopts::value<std::string>()->default_value(""))
@@ -16,6 +17,8 @@ void add_feature_options(cxxopts::Options& opts) {
                             "pt_inception-2015-12-05-6726825d.pth); default $BIGGAN_INCEPTION_WEIGHTS "
                             "($BIGGAN_FID_INCEPTION_WEIGHTS with --network fid)",
        cxxopts::value<std::string>()->default_value(""))
+      ("weights", "the network's weights file (same as --inception-weights; the classifier file for "
+                  "--network fashion-classifier)", cxxopts::value<std::string>()->default_value(""))
       ("random-weights", "no weights file: a smoke test, every number is labelled meaningless")
       ("device", "cpu or cuda (default: cuda when available)", cxxopts::value<std::string>()->default_value(""))
       ("no-channels-last", "run the network in N×C×H×W memory format (default: channels-last)")
@@ -35,7 +38,11 @@ ExtractorOptions extractor_options(const cxxopts::ParseResult& args) {
       throw cxxopts::exceptions::exception("--features takes torchscript:FILE");
     o.network = features;
   }
-  o.weights = args["inception-weights"].as<std::string>();
+  o.weights = args["weights"].as<std::string>();
+  if (!args["inception-weights"].as<std::string>().empty()) {
+    if (!o.weights.empty()) throw cxxopts::exceptions::exception("--weights and --inception-weights exclude each other");
+    o.weights = args["inception-weights"].as<std::string>();
+  }
   o.random_weights = args.count("random-weights") > 0;
   o.device = args["device"].as<std::string>();
   o.channels_last = args.count("no-channels-last") == 0;

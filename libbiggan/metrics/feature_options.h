@@ -7,7 +7,7 @@
 
 namespace biggan::metrics {
 
-// --network, --features, --inception-weights, --random-weights, --device, --no-channels-last,
+// --network, --features, --weights (alias --inception-weights), --random-weights, --device, --no-channels-last,
 // --batch-size, --limit, --hdf5-dataset, --progress.
 void add_feature_options(cxxopts::Options& opts);
 ExtractorOptions extractor_options(const cxxopts::ParseResult& args);

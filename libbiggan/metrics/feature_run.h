@@ -1,7 +1,12 @@
 // Runs a feature extractor over an image source in batches: streaming float64 moments, the softmax
-// probabilities for the Inception Score, and (on request) the raw features for KID.
+// probabilities for the Inception Score, the predicted classes and the source's labels (for the
+// conditional accuracy), and (on request) the raw features for KID. Every score (scores.h) is
+// computed from what one run yields, whichever network made the features.
 #pragma once
+#include <torch/torch.h>
+
 #include <cstdint>
+#include <string>
 
 #include "libbiggan/metrics/feature_extractor.h"
 #include "libbiggan/metrics/feature_moments.h"
@@ -18,10 +23,16 @@ struct FeatureRunOptions {
 };
 
 struct FeatureRunResult {
-  int64_t count = 0;
+  std::string source;      // the source's name (for errors about its labels)
+  int64_t count = 0;       // images seen; -1 for moments read from a file
   Moments moments;
   torch::Tensor features;  // [N, d] float32 when kept
-  torch::Tensor probs;     // [N, classes] float32 when kept and available
+  // [N, classes] softmax of the logits in the logits' dtype (float32 for Inception, float64 for the
+  // Fashion-MNIST classifier), when kept and the extractor has logits.
+  torch::Tensor probs;
+  torch::Tensor predicted;  // [N] int64 argmax of the probabilities, when the extractor has logits
+  int64_t num_classes = 0;  // the logits' width (0 without logits)
+  torch::Tensor labels;     // [N] int64 when every batch of the source carried labels
   double seconds = 0;
 };
 

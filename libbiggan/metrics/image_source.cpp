@@ -192,6 +192,15 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 }  // namespace
 
+std::unique_ptr<ImageSource> tensor_image_source(torch::Tensor images, torch::Tensor labels, const std::string& name) {
+  if (!images.defined() || images.dim() != 4) throw input_error(name, "expected images N×C×H×W");
+  if (labels.defined() && (labels.dim() != 1 || labels.size(0) != images.size(0)))
+    throw input_error(name, std::to_string(labels.numel()) + " labels for " + std::to_string(images.size(0)) +
+                                " images");
+  if (labels.defined() && labels.is_floating_point()) throw input_error(name, "labels must be integers");
+  return std::make_unique<TensorSource>(std::move(images), std::move(labels), name);
+}
+
 std::unique_ptr<ImageSource> npz_image_source(npz::Arrays arrays, const std::string& path) {
   auto x = npz::get(arrays, "x", path);
   torch::Tensor y;

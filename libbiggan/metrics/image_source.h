@@ -1,8 +1,10 @@
 // Where images to score come from, one batch at a time: a msgpack sample stream (stdin or a file),
 // an HDF5 training file (`imgs` uint8 N×C×H×W, as imagenet-to-hdf5 and BigGAN-PyTorch write it), an
-// .npz of samples (the reference's `--sample_npz` layout: `x` uint8 [N, H, W, 3], `y` labels), or an
-// image folder (searched recursively, files in sorted order).
+// .npz of samples (the reference's `--sample_npz` layout: `x` uint8 [N, H, W, 3], `y` labels), an
+// image folder (searched recursively, files in sorted order), or tensors already in memory.
 #pragma once
+#include <torch/torch.h>
+
 #include <memory>
 #include <string>
 
@@ -27,6 +29,10 @@ class ImageSource {
 std::unique_ptr<ImageSource> open_image_source(const std::string& input, const std::string& hdf5_dataset = "imgs");
 // An .npz whose arrays are already loaded (the caller looked inside to tell samples from moments).
 std::unique_ptr<ImageSource> npz_image_source(npz::Arrays arrays, const std::string& path);
+
+// Images already in memory (uint8 0..255 or float in [-1, 1], N×C×H×W with 1 or 3 channels) and
+// their labels (undefined, or [N] integers), handed out in batches; `name` names them in errors.
+std::unique_ptr<ImageSource> tensor_image_source(torch::Tensor images, torch::Tensor labels, const std::string& name);
 
 // uint8 0..255 → float32 in [-1, 1] exactly as the reference's data pipeline: (u / 255 - 0.5) · 2.
 torch::Tensor uint8_to_unit_range(const torch::Tensor& images);

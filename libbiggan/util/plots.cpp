@@ -1,3 +1,6 @@
+// The drawing: render_plot lays out the frame (data ranges, tick labels, legend and title decide the
+// margins), then draws grid and ticks, the series, the axis labels and title, and the legend. The
+// log readers are in plot_logs.cpp.
 #include "libbiggan/util/plots.h"
 
 #include <opencv2/imgproc.hpp>
@@ -5,14 +8,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <limits>
-#include <map>
+#include <string>
+#include <vector>
 
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/image_grid.h"
-#include "libbiggan/util/json.h"
 
 namespace biggan {
 namespace {
@@ -140,112 +141,155 @@ std::string tick_label(double v, double step) {
   return buf;
 }
 
-torch::Tensor render_plot(const std::vector<PlotSeries>& series, const PlotOptions& o) {
-  if (o.width < 200 || o.height < 150) throw Error("plot: width/height too small (at least 200×150)");
-  for (auto& s : series)
-    if (s.x.size() != s.y.size()) throw Error("plot: series '" + s.name + "' has x and y of different lengths");
-  cv::Mat img(o.height, o.width, CV_8UC3, kWhite);
+namespace {
 
-  // Data ranges over the usable points.
+// The data's extent over the usable points, with margins; which series have any.
+struct DataRange {
+  double xlo, xhi, ylo, yhi;
+  bool any;  // some series has a usable point
+  std::vector<bool> has_data;
+};
+
+DataRange data_range(const std::vector<PlotSeries>& series, bool log_y) {
   double xlo = std::numeric_limits<double>::infinity(), xhi = -xlo, ylo = xlo, yhi = -xlo;
   std::vector<bool> has_data(series.size(), false);
   for (size_t k = 0; k < series.size(); ++k)
     for (size_t i = 0; i < series[k].x.size(); ++i) {
       double x = series[k].x[i], y = series[k].y[i];
-      if (!std::isfinite(x) || !usable(y, o.log_y)) continue;
+      if (!std::isfinite(x) || !usable(y, log_y)) continue;
       has_data[k] = true;
       xlo = std::min(xlo, x); xhi = std::max(xhi, x);
       ylo = std::min(ylo, y); yhi = std::max(yhi, y);
     }
   const bool any = std::isfinite(xlo);
-  if (!any) { xlo = 0; xhi = 1; ylo = o.log_y ? 0.1 : 0; yhi = 1; }
+  if (!any) { xlo = 0; xhi = 1; ylo = log_y ? 0.1 : 0; yhi = 1; }
   if (xhi - xlo < 1e-12) { xlo -= 1; xhi += 1; }
   // A small margin so that points at the ends (markers, line caps) are not cut by the frame.
   const double xpad = 0.015 * (xhi - xlo);
   xlo -= xpad;
   xhi += xpad;
-  padded_range(ylo, yhi, o.log_y);
+  padded_range(ylo, yhi, log_y);
+  return {xlo, xhi, ylo, yhi, any, std::move(has_data)};
+}
 
-  // Legend entries (the box goes right of the plot area).
-  const int shown = static_cast<int>(std::min<size_t>(series.size(), std::max(o.max_legend_entries, 1)));
-  std::vector<std::string> legend;
-  int legend_w = 0;
-  for (int k = 0; k < shown; ++k) {
-    legend.push_back(series[k].name + (has_data[k] ? "" : " (no data)"));
-    legend_w = std::max(legend_w, text_size(legend.back(), kTextScale).width);
-  }
-  if (static_cast<int>(series.size()) > shown) {
-    legend.push_back("(+" + std::to_string(series.size() - shown) + " more)");
-    legend_w = std::max(legend_w, text_size(legend.back(), kTextScale).width);
-  }
-  legend_w = std::min(legend_w + 42, o.width / 3);
+// Legend entries (the box goes right of the plot area) and the box's width.
+struct Legend {
+  std::vector<std::string> entries;
+  int shown = 0;  // entries for series (the rest: "(+k more)")
+  int width = 0;
+};
 
-  // Y tick labels decide the left margin.
-  std::vector<double> yt = o.log_y ? log_ticks(ylo, yhi) : nice_ticks(ylo, yhi, std::max(3, o.height / 80));
-  double ystep = yt.size() > 1 ? yt[1] - yt[0] : 0;
-  std::vector<std::string> ylabels;
-  int ylab_w = 0;
-  for (double v : yt) {
-    ylabels.push_back(o.log_y ? tick_label(v, 0) : tick_label(v, ystep));
-    ylab_w = std::max(ylab_w, text_size(ylabels.back(), kTextScale).width);
+Legend legend_of(const std::vector<PlotSeries>& series, const std::vector<bool>& has_data, const PlotOptions& o) {
+  Legend l;
+  l.shown = static_cast<int>(std::min<size_t>(series.size(), std::max(o.max_legend_entries, 1)));
+  int w = 0;
+  for (int k = 0; k < l.shown; ++k) {
+    l.entries.push_back(series[k].name + (has_data[k] ? "" : " (no data)"));
+    w = std::max(w, text_size(l.entries.back(), kTextScale).width);
   }
-  const int th = text_size("0", kTextScale).height;
-  const int left = 14 + (o.y_label.empty() ? 0 : th + 10) + ylab_w + 8;
-  const int right = o.width - (legend.empty() ? 20 : legend_w + 24);
-  // Long titles (experiment names run to 100+ characters) shrink, then lose their middle, to fit.
-  std::string title = o.title;
-  double title_scale = kTitleScale;
-  if (!title.empty()) {
-    const int room = o.width - 20;
-    const int w = text_size(title, kTitleScale).width;
-    if (w > room) title_scale = std::max(kTitleScale * 0.6, kTitleScale * room / w);
-    for (size_t keep = o.title.size(); keep > 8 && text_size(title, title_scale).width > room; --keep)
-      title = o.title.substr(0, keep / 2) + "..." + o.title.substr(o.title.size() - keep / 2);
+  if (static_cast<int>(series.size()) > l.shown) {
+    l.entries.push_back("(+" + std::to_string(series.size() - l.shown) + " more)");
+    w = std::max(w, text_size(l.entries.back(), kTextScale).width);
   }
-  const int top = title.empty() ? 16 : 16 + text_size(title, title_scale).height + 14;
-  const int bottom = o.height - (14 + th + 8 + (o.x_label.empty() ? 0 : th + 10));
-  if (right - left < 40 || bottom - top < 40) throw Error("plot: not enough room for the plot area");
+  l.width = std::min(w + 42, o.width / 3);
+  return l;
+}
 
-  auto px = [&](double x) { return left + (x - xlo) / (xhi - xlo) * (right - left); };
-  auto py = [&](double y) {
-    double t = o.log_y ? (std::log10(y) - std::log10(ylo)) / (std::log10(yhi) - std::log10(ylo))
-                       : (y - ylo) / (yhi - ylo);
+// Y tick positions and labels; their width decides the left margin.
+struct YTicks {
+  std::vector<double> values;
+  std::vector<std::string> labels;
+  int label_width = 0;
+};
+
+YTicks y_ticks(double ylo, double yhi, const PlotOptions& o) {
+  YTicks t;
+  t.values = o.log_y ? log_ticks(ylo, yhi) : nice_ticks(ylo, yhi, std::max(3, o.height / 80));
+  double ystep = t.values.size() > 1 ? t.values[1] - t.values[0] : 0;
+  for (double v : t.values) {
+    t.labels.push_back(o.log_y ? tick_label(v, 0) : tick_label(v, ystep));
+    t.label_width = std::max(t.label_width, text_size(t.labels.back(), kTextScale).width);
+  }
+  return t;
+}
+
+struct Title {
+  std::string text;
+  double scale = kTitleScale;
+};
+
+// Long titles (experiment names run to 100+ characters) shrink, then lose their middle, to fit.
+Title fit_title(const PlotOptions& o) {
+  Title t{o.title, kTitleScale};
+  if (t.text.empty()) return t;
+  const int room = o.width - 20;
+  const int w = text_size(t.text, kTitleScale).width;
+  if (w > room) t.scale = std::max(kTitleScale * 0.6, kTitleScale * room / w);
+  for (size_t keep = o.title.size(); keep > 8 && text_size(t.text, t.scale).width > room; --keep)
+    t.text = o.title.substr(0, keep / 2) + "..." + o.title.substr(o.title.size() - keep / 2);
+  return t;
+}
+
+constexpr int kShift = 4;  // sub-pixel precision for anti-aliased lines
+
+// The plot area in pixels and the data-to-pixel mapping.
+struct Frame {
+  int left, right, top, bottom;
+  double xlo, xhi, ylo, yhi;
+  bool log_y;
+  int text_height;  // of "0" at the tick label scale
+  double px(double x) const { return left + (x - xlo) / (xhi - xlo) * (right - left); }
+  double py(double y) const {
+    double t = log_y ? (std::log10(y) - std::log10(ylo)) / (std::log10(yhi) - std::log10(ylo))
+                     : (y - ylo) / (yhi - ylo);
     return bottom - t * (bottom - top);
-  };
-  constexpr int kShift = 4;  // sub-pixel precision for anti-aliased lines
-  auto pt = [&](double x, double y) {
+  }
+  cv::Point pt(double x, double y) const {
     return cv::Point(static_cast<int>(std::lround(px(x) * (1 << kShift))),
                      static_cast<int>(std::lround(py(y) * (1 << kShift))));
-  };
+  }
+};
 
-  // Grid and ticks.
-  std::vector<double> xt = nice_ticks(xlo, xhi, std::max(3, (right - left) / 110));
+Frame layout(const DataRange& r, const Legend& legend, const YTicks& yt, const Title& title, const PlotOptions& o) {
+  const int th = text_size("0", kTextScale).height;
+  const int left = 14 + (o.y_label.empty() ? 0 : th + 10) + yt.label_width + 8;
+  const int right = o.width - (legend.entries.empty() ? 20 : legend.width + 24);
+  const int top = title.text.empty() ? 16 : 16 + text_size(title.text, title.scale).height + 14;
+  const int bottom = o.height - (14 + th + 8 + (o.x_label.empty() ? 0 : th + 10));
+  if (right - left < 40 || bottom - top < 40) throw Error("plot: not enough room for the plot area");
+  return {left, right, top, bottom, r.xlo, r.xhi, r.ylo, r.yhi, o.log_y, th};
+}
+
+void draw_grid_and_ticks(cv::Mat& img, const Frame& f, const YTicks& yt) {
+  std::vector<double> xt = nice_ticks(f.xlo, f.xhi, std::max(3, (f.right - f.left) / 110));
   double xstep = xt.size() > 1 ? xt[1] - xt[0] : 0;
   for (double v : xt) {
-    int x = static_cast<int>(std::lround(px(v)));
-    cv::line(img, {x, top}, {x, bottom}, kGrid, 1);
-    cv::line(img, {x, bottom}, {x, bottom + 5}, kBlack, 1);
+    int x = static_cast<int>(std::lround(f.px(v)));
+    cv::line(img, {x, f.top}, {x, f.bottom}, kGrid, 1);
+    cv::line(img, {x, f.bottom}, {x, f.bottom + 5}, kBlack, 1);
     auto s = tick_label(v, xstep);
     auto sz = text_size(s, kTextScale);
-    put_text(img, s, {x - sz.width / 2, bottom + 9 + sz.height}, kTextScale, kBlack);
+    put_text(img, s, {x - sz.width / 2, f.bottom + 9 + sz.height}, kTextScale, kBlack);
   }
-  for (size_t i = 0; i < yt.size(); ++i) {
-    int y = static_cast<int>(std::lround(py(yt[i])));
-    cv::line(img, {left, y}, {right, y}, kGrid, 1);
-    cv::line(img, {left - 5, y}, {left, y}, kBlack, 1);
-    auto sz = text_size(ylabels[i], kTextScale);
-    put_text(img, ylabels[i], {left - 8 - sz.width, y + sz.height / 2}, kTextScale, kBlack);
+  for (size_t i = 0; i < yt.values.size(); ++i) {
+    int y = static_cast<int>(std::lround(f.py(yt.values[i])));
+    cv::line(img, {f.left, y}, {f.right, y}, kGrid, 1);
+    cv::line(img, {f.left - 5, y}, {f.left, y}, kBlack, 1);
+    auto sz = text_size(yt.labels[i], kTextScale);
+    put_text(img, yt.labels[i], {f.left - 8 - sz.width, y + sz.height / 2}, kTextScale, kBlack);
   }
-  cv::rectangle(img, {left, top}, {right, bottom}, kBlack, 1);
+  cv::rectangle(img, {f.left, f.top}, {f.right, f.bottom}, kBlack, 1);
+}
 
-  // Series: polylines broken at unusable values, clipped to the plot area.
-  cv::Mat area = img(cv::Rect(left, top, right - left + 1, bottom - top + 1));
-  const cv::Point origin(left << kShift, top << kShift);
+// Polylines broken at unusable values, clipped to the plot area; a lone point is a dot.
+void draw_series(cv::Mat& img, const Frame& f, const std::vector<PlotSeries>& series) {
+  cv::Mat area = img(cv::Rect(f.left, f.top, f.right - f.left + 1, f.bottom - f.top + 1));
+  const cv::Point origin(f.left << kShift, f.top << kShift);
   for (size_t k = 0; k < series.size(); ++k) {
     const auto& s = series[k];
     const cv::Scalar color = kPalette[k % 10];
     // Dense series (more points than pixels across, e.g. per-iteration losses) in thin lines.
-    const int thickness = static_cast<int>(s.x.size()) > (right - left) ? 1 : 2;
+    const int thickness = static_cast<int>(s.x.size()) > (f.right - f.left) ? 1 : 2;
     std::vector<cv::Point> run;
     auto flush = [&] {
       if (run.size() == 1) cv::circle(area, run[0], 3 << kShift, color, cv::FILLED, cv::LINE_AA, kShift);
@@ -253,43 +297,72 @@ torch::Tensor render_plot(const std::vector<PlotSeries>& series, const PlotOptio
       run.clear();
     };
     for (size_t i = 0; i < s.x.size(); ++i) {
-      if (!std::isfinite(s.x[i]) || !usable(s.y[i], o.log_y)) { flush(); continue; }
-      run.push_back(pt(s.x[i], s.y[i]) - origin);
+      if (!std::isfinite(s.x[i]) || !usable(s.y[i], f.log_y)) { flush(); continue; }
+      run.push_back(f.pt(s.x[i], s.y[i]) - origin);
     }
     flush();
   }
+}
 
-  // Labels, title, legend.
-  if (!title.empty()) {
-    auto sz = text_size(title, title_scale);
-    const int x = std::clamp((left + right) / 2 - sz.width / 2, 10, std::max(10, o.width - 10 - sz.width));
-    cv::putText(img, title, {x, 16 + sz.height}, kFont, title_scale, kBlack, 1, cv::LINE_AA);
+void draw_labels(cv::Mat& img, const Frame& f, const Title& title, const PlotOptions& o) {
+  if (!title.text.empty()) {
+    auto sz = text_size(title.text, title.scale);
+    const int x = std::clamp((f.left + f.right) / 2 - sz.width / 2, 10, std::max(10, o.width - 10 - sz.width));
+    cv::putText(img, title.text, {x, 16 + sz.height}, kFont, title.scale, kBlack, 1, cv::LINE_AA);
   }
   if (!o.x_label.empty()) {
     auto sz = text_size(o.x_label, kTextScale);
-    put_text(img, o.x_label, {(left + right) / 2 - sz.width / 2, o.height - 10}, kTextScale, kBlack);
+    put_text(img, o.x_label, {(f.left + f.right) / 2 - sz.width / 2, o.height - 10}, kTextScale, kBlack);
   }
-  if (!o.y_label.empty()) put_vertical_text(img, o.y_label, {14 + th / 2 + 2, (top + bottom) / 2}, kTextScale);
-  if (!legend.empty()) {
-    int lx = right + 12, ly = top;
-    const int row = th + 9;
-    cv::rectangle(img, {lx, ly}, {std::min(lx + legend_w, o.width - 2), ly + row * static_cast<int>(legend.size()) + 6},
-                  kGray, 1);
-    for (size_t i = 0; i < legend.size(); ++i) {
-      int y = ly + 6 + row * static_cast<int>(i) + row / 2;
-      if (static_cast<int>(i) < shown) cv::line(img, {lx + 6, y}, {lx + 24, y}, kPalette[i % 10], 2, cv::LINE_AA);
-      // Names longer than the box are cut, keeping their end (where series names differ).
-      std::string name = legend[i];
-      while (name.size() > 4 && text_size(name, kTextScale).width > legend_w - 42) name = ".." + name.substr(3);
-      put_text(img, name, {lx + 30, y + th / 2}, kTextScale, static_cast<int>(i) < shown ? kBlack : kGray);
-    }
+  if (!o.y_label.empty())
+    put_vertical_text(img, o.y_label, {14 + f.text_height / 2 + 2, (f.top + f.bottom) / 2}, kTextScale);
+}
+
+void draw_legend(cv::Mat& img, const Frame& f, const Legend& legend, const PlotOptions& o) {
+  if (legend.entries.empty()) return;
+  const int th = f.text_height;
+  int lx = f.right + 12, ly = f.top;
+  const int row = th + 9;
+  cv::rectangle(img, {lx, ly},
+                {std::min(lx + legend.width, o.width - 2), ly + row * static_cast<int>(legend.entries.size()) + 6},
+                kGray, 1);
+  for (size_t i = 0; i < legend.entries.size(); ++i) {
+    int y = ly + 6 + row * static_cast<int>(i) + row / 2;
+    const bool series_entry = static_cast<int>(i) < legend.shown;
+    if (series_entry) cv::line(img, {lx + 6, y}, {lx + 24, y}, kPalette[i % 10], 2, cv::LINE_AA);
+    // Names longer than the box are cut, keeping their end (where series names differ).
+    std::string name = legend.entries[i];
+    while (name.size() > 4 && text_size(name, kTextScale).width > legend.width - 42) name = ".." + name.substr(3);
+    put_text(img, name, {lx + 30, y + th / 2}, kTextScale, series_entry ? kBlack : kGray);
   }
-  if (!any) {
-    const std::string msg = "no data yet";
-    auto sz = text_size(msg, kTitleScale);
-    cv::putText(img, msg, {(left + right) / 2 - sz.width / 2, (top + bottom) / 2}, kFont, kTitleScale, kGray, 1,
-                cv::LINE_AA);
-  }
+}
+
+void draw_no_data(cv::Mat& img, const Frame& f) {
+  const std::string msg = "no data yet";
+  auto sz = text_size(msg, kTitleScale);
+  cv::putText(img, msg, {(f.left + f.right) / 2 - sz.width / 2, (f.top + f.bottom) / 2}, kFont, kTitleScale, kGray, 1,
+              cv::LINE_AA);
+}
+
+}  // namespace
+
+torch::Tensor render_plot(const std::vector<PlotSeries>& series, const PlotOptions& o) {
+  if (o.width < 200 || o.height < 150) throw Error("plot: width/height too small (at least 200×150)");
+  for (auto& s : series)
+    if (s.x.size() != s.y.size()) throw Error("plot: series '" + s.name + "' has x and y of different lengths");
+  cv::Mat img(o.height, o.width, CV_8UC3, kWhite);
+
+  const auto range = data_range(series, o.log_y);
+  const auto legend = legend_of(series, range.has_data, o);
+  const auto yt = y_ticks(range.ylo, range.yhi, o);
+  const auto title = fit_title(o);
+  const auto frame = layout(range, legend, yt, title, o);
+
+  draw_grid_and_ticks(img, frame, yt);
+  draw_series(img, frame, series);
+  draw_labels(img, frame, title, o);
+  draw_legend(img, frame, legend, o);
+  if (!range.any) draw_no_data(img, frame);
 
   cv::Mat rgb;
   cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);
@@ -299,94 +372,6 @@ torch::Tensor render_plot(const std::vector<PlotSeries>& series, const PlotOptio
 void save_plot(const std::filesystem::path& png_path, const std::vector<PlotSeries>& series,
                const PlotOptions& options) {
   write_png(png_path, render_plot(series, options));
-}
-
-std::vector<PlotSeries> read_jsonl_series(const std::filesystem::path& path, const std::vector<std::string>& keys,
-                                          const std::string& x_key) {
-  std::ifstream in(path);
-  if (!in) throw input_error(path.string(), "cannot open the log (missing or unreadable)");
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-
-  std::vector<PlotSeries> out;
-  std::map<std::string, size_t> index;  // series name -> position in out
-  for (auto& k : keys)
-    if (k.empty() || k.back() != '*') {
-      if (!index.count(k)) { index[k] = out.size(); out.push_back({k, {}, {}}); }
-    }
-  auto value_of = [](const Json& v) {
-    if (v.is_number()) return v.as_double();
-    return std::numeric_limits<double>::quiet_NaN();  // null, NaN written as null, strings
-  };
-  size_t last_nonblank = lines.size();
-  for (size_t i = lines.size(); i-- > 0;)
-    if (lines[i].find_first_not_of(" \t\r") != std::string::npos) { last_nonblank = i; break; }
-
-  for (size_t i = 0; i < lines.size(); ++i) {
-    if (lines[i].find_first_not_of(" \t\r") == std::string::npos) continue;
-    Json row;
-    try {
-      row = Json::parse(lines[i], path.string() + " line " + std::to_string(i + 1));
-    } catch (const Error&) {
-      if (i == last_nonblank) break;  // a line still being written
-      throw;
-    }
-    if (!row.is_object())
-      throw input_error(path.string(), "line " + std::to_string(i + 1) + " is not a JSON object");
-    const Json* xv = row.find(x_key);
-    if (!xv || !xv->is_number()) continue;
-    const double x = xv->as_double();
-    for (auto& [name, v] : row.items()) {
-      if (name == x_key) continue;
-      auto it = index.find(name);
-      if (it == index.end()) {
-        bool wanted = false;
-        for (auto& k : keys)
-          if (!k.empty() && k.back() == '*' && name.compare(0, k.size() - 1, k, 0, k.size() - 1) == 0) wanted = true;
-        if (!wanted) continue;
-        it = index.emplace(name, out.size()).first;
-        out.push_back({name, {}, {}});
-      }
-      out[it->second].x.push_back(x);
-      out[it->second].y.push_back(value_of(v));
-    }
-  }
-  return out;
-}
-
-PlotSeries read_itr_value_log(const std::filesystem::path& path, const std::string& name) {
-  std::ifstream in(path);
-  if (!in) throw input_error(path.string(), "cannot open the log (missing or unreadable)");
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);)
-    if (line.find_first_not_of(" \t\r") != std::string::npos) lines.push_back(line);
-  PlotSeries s{name.empty() ? path.stem().string() : name, {}, {}};
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const char* p = lines[i].c_str();
-    char* end = nullptr;
-    const double itr = std::strtod(p, &end);
-    bool ok = end != p && *end == ':';
-    double v = 0;
-    if (ok) {
-      const char* q = end + 1;
-      v = std::strtod(q, &end);  // also reads "nan", "inf", "-inf"
-      ok = end != q && std::string(end).find_first_not_of(" \t\r") == std::string::npos;
-    }
-    if (!ok) {
-      if (i + 1 == lines.size()) break;  // a line still being written
-      throw input_error(path.string(), "line " + std::to_string(i + 1) + " is not 'itr: value'");
-    }
-    s.x.push_back(itr);
-    s.y.push_back(std::isfinite(v) ? v : std::numeric_limits<double>::quiet_NaN());
-  }
-  return s;
-}
-
-void plot_jsonl(const std::filesystem::path& jsonl_path, const std::vector<std::string>& keys,
-                const std::filesystem::path& png_path, PlotOptions options, const std::string& x_key) {
-  if (options.title.empty()) options.title = jsonl_path.filename().string();
-  if (options.x_label == "itr") options.x_label = x_key;
-  save_plot(png_path, read_jsonl_series(jsonl_path, keys, x_key), options);
 }
 
 }  // namespace biggan

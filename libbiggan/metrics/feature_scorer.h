@@ -1,0 +1,44 @@
+// A feature network and the reference it is compared with, built once (e.g. from the real test split
+// or a moments file), then scoring any number of image sets: one run of the network over the images,
+// then compute_scores. The Fashion-MNIST classifier's ClassifierScorer and the tools use it; a
+// training-time evaluator scores a generator through it with a GeneratorImageSource.
+#pragma once
+#include <torch/torch.h>
+
+#include <memory>
+
+#include "libbiggan/metrics/feature_extractor.h"
+#include "libbiggan/metrics/feature_moments.h"
+#include "libbiggan/metrics/feature_run.h"
+#include "libbiggan/metrics/image_source.h"
+#include "libbiggan/metrics/scores.h"
+
+namespace biggan::metrics {
+
+class FeatureScorer {
+ public:
+  // Reference moments given (e.g. from a moments file); `reference_features` for KID, when known.
+  FeatureScorer(std::shared_ptr<FeatureExtractor> extractor, Moments reference, FeatureRunOptions run = {},
+                torch::Tensor reference_features = {});
+  // Reference moments (and, when run.keep_features, features) computed from images.
+  FeatureScorer(std::shared_ptr<FeatureExtractor> extractor, ImageSource& reference_images,
+                FeatureRunOptions run = {});
+
+  // One run over `samples` (its features kept when KID is asked for), then compute_scores.
+  Scores score(ImageSource& samples, const ScoreOptions& options = {}) const;
+  // The run alone, with the scorer's run options (for callers that also save the moments).
+  FeatureRunResult run(ImageSource& samples, bool keep_features = false) const;
+
+  const Moments& reference() const { return reference_; }
+  const torch::Tensor& reference_features() const { return reference_features_; }
+  FeatureExtractor& extractor() const { return *extractor_; }
+  const FeatureRunOptions& run_options() const { return run_; }
+
+ private:
+  std::shared_ptr<FeatureExtractor> extractor_;
+  FeatureRunOptions run_;
+  Moments reference_;
+  torch::Tensor reference_features_;
+};
+
+}  // namespace biggan::metrics
