@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "libbiggan/metrics/sample_stream.h"
-#include "libbiggan/models/config.h"
+#include "libbiggan/training/config.h"
 #include "libbiggan/models/model.h"
 #include "libbiggan/serialization/hdf5_file.h"
 #include "libbiggan/serialization/npz.h"
