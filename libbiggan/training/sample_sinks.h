@@ -15,7 +15,7 @@
 #include "libbiggan/metrics/sample_stream.h"
 #include "libbiggan/serialization/hdf5_file.h"
 #include "libbiggan/serialization/npz_stream.h"
-#include "libbiggan/training/pending_file.h"
+#include "libbiggan/util/pending_file.h"
 #include "libbiggan/training/sample_run.h"
 
 namespace biggan {

@@ -1,4 +1,4 @@
-#include "libbiggan/training/pending_file.h"
+#include "libbiggan/util/pending_file.h"
 
 #include <random>
 #include <string>
