@@ -20,12 +20,6 @@ class Evaluator {
   virtual std::string name() const = 0;
 };
 
-// Draws `n` samples from G with labels cycling over the classes (k % n_classes), noise from a
-// private generator seeded with `seed` (so every evaluation uses the same z and y), batch by batch
-// without gradients. Returns images [n, 3, R, R] in [-1, 1] and labels [n].
-std::pair<torch::Tensor, torch::Tensor> sample_for_evaluation(GeneratorImpl& G, int64_t n, uint64_t seed,
-                                                              double z_var = 1.0, int64_t batch_size = 100);
-
 // The embedded default's yardstick: a Fashion-MNIST classifier (libbiggan/metrics/fashion_classifier.h)
 // gives classifier-FID (reported as FID), an Inception-Score-style score (IS_mean, IS_std) and the
 // conditional accuracy of samples, against the real test split. With `train_images_h5`, as many

@@ -3,6 +3,7 @@
 #include "libbiggan/metrics/feature_run.h"
 #include "libbiggan/metrics/frechet_distance.h"
 #include "libbiggan/metrics/inception_score.h"
+#include "libbiggan/metrics/scores.h"
 #include "libbiggan/util/error.h"
 
 namespace biggan {
@@ -33,23 +34,19 @@ SampleScores score_sample_run(SampleRun& run, metrics::FeatureExtractor& extract
   ro.progress = progress;
   auto r = metrics::run_features(source, extractor, ro);
   run.finish();
+  metrics::ScoreOptions so;
+  so.is_splits = splits;
+  so.accuracy = false;  // drawn classes: nothing to be accurate about
+  const bool has_reference = reference && reference->mu.defined();
+  const auto scores = metrics::compute_scores(r, has_reference ? reference : nullptr, so);
   SampleScores s;
   s.count = r.count;
   s.seconds = r.seconds;
-  if (r.probs.defined()) {
-    if (r.count < splits)
-      throw Error("an Inception Score needs at least " + std::to_string(splits) + " samples, got " +
-                  std::to_string(r.count));
-    auto is = metrics::inception_score(r.probs, splits);
-    s.has_is = true;
-    s.IS_mean = is.mean;
-    s.IS_std = is.std;
-  }
-  if (reference && reference->mu.defined()) {
-    auto f = metrics::frechet_distance(r.moments.mu, r.moments.sigma, reference->mu, reference->sigma);
-    s.has_fid = true;
-    s.FID = f.fid;
-  }
+  s.has_is = scores.has_is;
+  s.IS_mean = scores.is.mean;
+  s.IS_std = scores.is.std;
+  s.has_fid = scores.has_fid;
+  s.FID = scores.fid;
   return s;
 }
 
