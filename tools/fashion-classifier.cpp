@@ -16,19 +16,17 @@
 #include "libbiggan/metrics/feature_scorer.h"
 #include "libbiggan/metrics/image_source.h"
 #include "libbiggan/util/cli.h"
+#include "libbiggan/util/common_flags.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/json.h"
 #include "libbiggan/util/flag_checks.h"
+#include "libbiggan/util/progress.h"
+#include "libbiggan/util/version.h"
 
 using namespace biggan;
 using namespace biggan::metrics;
 
 namespace {
-
-int print_help(cxxopts::Options& opts) {
-  std::cout << opts.help() << "\n";
-  return kExitOk;
-}
 
 // A missing required flag is a usage error (exit 2), as cxxopts' own parse errors are.
 void require_flags(const cxxopts::ParseResult& args, std::initializer_list<const char*> names) {
@@ -69,14 +67,13 @@ int train_command(int argc, char** argv) {
       ("limit", "use only the first N training images (0 = all)", cxxopts::value<int64_t>()->default_value("0"))
       ("channels", "conv channels of the three stages", cxxopts::value<std::string>()->default_value("24,48,96"))
       ("no-flip", "no random horizontal flips (for data whose classes are not mirror-symmetric)")
-      ("features", "feature (penultimate) dimension", cxxopts::value<int64_t>()->default_value("128"))
-      ("json", "print the result as JSON on stdout")
-      ("threads", "LibTorch threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
-      ("h,help", "show this help");
-  auto args = opts.parse(argc, argv);
-  if (args.count("help")) return print_help(opts);
+      ("features", "feature (penultimate) dimension", cxxopts::value<int64_t>()->default_value("128"));
+  cxxopts::ParseResult args;
+  const auto common = parse_tool_flags(opts, argc, argv, kThreadsFlag | kProgressFlag | kJsonFlag, args,
+                                       "print the result as JSON on stdout");
+  if (!common) return kExitOk;
   require_flags(args, {"train", "test", "out"});
-  const int threads = setup_threads(args["threads"].as<int>());
+  const int threads = common->threads;
 
   ClassifierTrainOptions o;
   o.epochs = flag_at_least<int64_t>(args, "epochs", 1);
@@ -100,12 +97,15 @@ int train_command(int argc, char** argv) {
     std::fprintf(stderr, "epoch %lld/%lld  loss %.4f  %.0f s\n", static_cast<long long>(epoch),
                  static_cast<long long>(o.epochs), loss, secs);
   };
-  if (stderr_is_terminal()) {
+  std::optional<ProgressMeter> meter;
+  if (common->progress) {
     o.progress_every = 20;
-    o.on_step = [](int64_t step, int64_t total, double loss) {
-      std::fprintf(stderr, "\r  step %lld/%lld  loss %.4f ", static_cast<long long>(step),
-                   static_cast<long long>(total), loss);
-      if (step == total) std::fprintf(stderr, "\n");
+    o.on_step = [&](int64_t step, int64_t total, double loss) {
+      if (!meter) meter.emplace("fashion-classifier", total, true, "steps");
+      char detail[32];
+      std::snprintf(detail, sizeof detail, "loss %.4f", loss);
+      meter->update(step, detail);
+      if (step == total) meter->finish(step);
     };
   }
   const auto t0 = std::chrono::steady_clock::now();
@@ -114,7 +114,7 @@ int train_command(int argc, char** argv) {
   const double acc = classifier_accuracy(model, test.images, test.labels);
   save_classifier(args["out"].as<std::string>(), model);
 
-  if (args.count("json")) {
+  if (common->json) {
     auto j = Json::object();
     j.set("test_accuracy", Json(acc));
     j.set("test_images", Json(test.images.size(0)));
@@ -160,14 +160,12 @@ int score_command(int argc, char** argv) {
       ("train", "training split HDF5: also score as many real training images (the floor)",
        cxxopts::value<std::string>())
       ("splits", "splits of the IS-style score", cxxopts::value<int>()->default_value("10"))
-      ("batch-size", "inference batch size", cxxopts::value<int64_t>()->default_value("500"))
-      ("json", "print the result as JSON on stdout")
-      ("threads", "LibTorch threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
-      ("h,help", "show this help");
-  auto args = opts.parse(argc, argv);
-  if (args.count("help")) return print_help(opts);
+      ("batch-size", "inference batch size", cxxopts::value<int64_t>()->default_value("500"));
+  cxxopts::ParseResult args;
+  const auto common = parse_tool_flags(opts, argc, argv, kThreadsFlag | kJsonFlag, args,
+                                       "print the result as JSON on stdout");
+  if (!common) return kExitOk;
   require_flags(args, {"classifier", "real", "samples"});
-  setup_threads(args["threads"].as<int>());
   const int splits = flag_at_least(args, "splits", 1);
   const int64_t batch = flag_at_least<int64_t>(args, "batch-size", 1);
 
@@ -195,7 +193,7 @@ int score_command(int argc, char** argv) {
     auto tr = read_labeled_images(args["train"].as<std::string>(), true, samples.images.size(0));
     floor = scorer.score(*tensor_image_source(tr.images, tr.labels, args["train"].as<std::string>()), score_options);
   }
-  if (args.count("json")) {
+  if (common->json) {
     auto j = Json::object();
     j.set("samples", scores_to_json(s));
     if (floor) j.set("floor", scores_to_json(*floor));
@@ -224,6 +222,10 @@ int main(int argc, char** argv) {
     const std::string cmd = argv[1];
     if (cmd == "-h" || cmd == "--help") {
       std::cout << kUsage;
+      return static_cast<int>(kExitOk);
+    }
+    if (cmd == "--version") {
+      std::cout << version_line("fashion-classifier") << "\n";
       return static_cast<int>(kExitOk);
     }
     // The sub-command's own parser sees "fashion-classifier <cmd>" as its program name.

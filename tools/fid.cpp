@@ -14,6 +14,7 @@
 #include "libbiggan/metrics/moments_file.h"
 #include "libbiggan/metrics/scores.h"
 #include "libbiggan/util/cli.h"
+#include "libbiggan/util/common_flags.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/json.h"
 #include "libbiggan/util/flag_checks.h"
@@ -37,7 +38,6 @@ void add_options(cxxopts::Options& opts) {
   opts.add_options()
       ("samples", "samples (or the first moments file)", cxxopts::value<std::string>())
       ("reference", "reference moments .npz or images", cxxopts::value<std::string>())
-      ("json", "print the results as one JSON object on stdout")
       ("splits", "Inception Score splits", cxxopts::value<int>()->default_value("10"))
       ("no-kid", "skip KID")
       ("kid-subsets", "KID subsets", cxxopts::value<int>()->default_value("100"))
@@ -46,9 +46,7 @@ void add_options(cxxopts::Options& opts) {
       ("seed", "KID subset sampling seed", cxxopts::value<uint64_t>()->default_value("0"))
       ("accuracy", "also the conditional accuracy: the samples' labels against the network's predicted classes "
                    "(labels in the network's classes: ImageNet's for Inception, Fashion-MNIST's for the classifier)")
-      ("save-moments", "also save the samples' moments (and features) to this .npz", cxxopts::value<std::string>())
-      ("threads", "LibTorch threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
-      ("h,help", "show this help");
+      ("save-moments", "also save the samples' moments (and features) to this .npz", cxxopts::value<std::string>());
   add_feature_options(opts);
   opts.parse_positional({"samples", "reference"});
   opts.positional_help("SAMPLES [REFERENCE]");
@@ -167,18 +165,16 @@ int main(int argc, char** argv) {
         "  fid --network fashion-classifier --weights clf.pth SAMPLES REF   the classifier's scores\n"
         "KID needs features on both sides: images, or a moments file made with --save-features.");
     add_options(opts);
-    auto args = opts.parse(argc, argv);
-    if (args.count("help")) {
-      std::cout << opts.help() << "\n";
-      return 0;
-    }
+    cxxopts::ParseResult args;
+    const auto common = parse_tool_flags(opts, argc, argv, kThreadsFlag | kProgressFlag | kDeviceFlag | kJsonFlag, args,
+                                         "print the results as one JSON object on stdout");
+    if (!common) return 0;
     if (!args.count("samples")) throw cxxopts::exceptions::exception("missing SAMPLES (- for a stream on stdin)");
     // Every number checked before any input is read.
     flag_at_least(args, "splits", 1);
     flag_at_least(args, "kid-subsets", 1);
     flag_at_least<int64_t>(args, "kid-subset-size", 2);
     run_options(args);
-    setup_threads(args["threads"].as<int>());
     const auto o = score_options(args);
 
     auto sides = open_sides(args);
@@ -191,7 +187,7 @@ int main(int argc, char** argv) {
     const Moments* reference = sides.size() == 2 ? &sides[1].run.moments : nullptr;
     auto s = compute_scores(sides[0].run, reference, o, sides.size() == 2 ? sides[1].run.features : torch::Tensor());
     if (s.fid_detail.singular) std::cerr << "fid: warning: " << s.fid_detail.warning << "\n";
-    std::cout << report(sides, s, o, network, random, args.count("json") > 0);
+    std::cout << report(sides, s, o, network, random, common->json);
     return 0;
   });
 }

@@ -10,6 +10,7 @@
 
 #include "libbiggan/training/sample_plan.h"
 #include "libbiggan/util/cli.h"
+#include "libbiggan/util/common_flags.h"
 #include "libbiggan/util/device.h"
 #include "libbiggan/util/flag_checks.h"
 
@@ -74,7 +75,6 @@ SamplePlan plan_from_flags(const cxxopts::ParseResult& args) {
   flag_at_least<int64_t>(args, "num-per-sheet", 1);
   flag_at_least<int64_t>(args, "num-midpoints", 0);
   SamplePlan plan;
-  plan.progress = args.count("progress") || stderr_is_terminal();
   if (want_curve) plan.curve = curve_values(args["truncation-curve"].as<std::string>());
 
   plan.seed = static_cast<uint64_t>(args["seed"].as<int64_t>());
@@ -118,7 +118,6 @@ SamplePlan plan_from_flags(const cxxopts::ParseResult& args) {
   }
   plan.scorer.weights = args["inception-weights"].as<std::string>();
   plan.scorer.random_weights = args.count("random-weights") > 0;
-  plan.json = args.count("json") > 0;
 
   return plan;
 }
@@ -149,8 +148,7 @@ int main(int argc, char** argv) {
         ("num-standing-accumulations", "forwards for standing statistics (default: the config's)",
          cxxopts::value<int64_t>())
         ("batch-size", "images per forward (default: the config's max(G_batch_size, batch_size))",
-         cxxopts::value<int64_t>())
-        ("device", "cpu or cuda (default: cuda when available)", cxxopts::value<std::string>()->default_value(""));
+         cxxopts::value<int64_t>());
     opts.add_options("latents")
         ("latents", "HDF5 latents: z [N, dim_z] float32, y [N] int64", cxxopts::value<std::string>())
         ("num", "images to draw (default: one batch)", cxxopts::value<int64_t>())
@@ -181,20 +179,15 @@ int main(int argc, char** argv) {
         ("features", "curve scorer: torchscript:FILE (runs that file's code: trusted files only)", cxxopts::value<std::string>()->default_value(""))
         ("inception-weights", "Inception weights for the curve (default $BIGGAN_INCEPTION_WEIGHTS)",
          cxxopts::value<std::string>()->default_value(""))
-        ("random-weights", "curve with a random-weight network (a smoke test: meaningless numbers)")
-        ("json", "curve results as JSON lines");
-    opts.add_options()
-        ("threads", "LibTorch threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
-        ("progress", "progress on stderr even when it is not a terminal")
-        ("h,help", "show this help");
-    auto args = opts.parse(argc, argv);
-    if (args.count("help")) {
-      std::cout << opts.help() << "\n";
-      return 0;
-    }
+        ("random-weights", "curve with a random-weight network (a smoke test: meaningless numbers)");
+    cxxopts::ParseResult args;
+    const auto common = parse_tool_flags(opts, argc, argv, kThreadsFlag | kProgressFlag | kDeviceFlag | kJsonFlag,
+                                         args, "truncation-curve results as JSON lines");
+    if (!common) return 0;
     SamplePlan plan = plan_from_flags(args);
-    setup_threads(args["threads"].as<int>());
-    plan.device = pick_device(args["device"].as<std::string>());
+    plan.progress = common->progress;
+    plan.json = common->json;
+    plan.device = pick_device(common->device);
     try {
       run_sample_plan(plan, std::cout, std::cerr);
     } catch (const FlagError& e) {

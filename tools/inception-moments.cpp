@@ -7,6 +7,7 @@
 #include "libbiggan/metrics/moments_file.h"
 #include "libbiggan/metrics/scores.h"
 #include "libbiggan/util/cli.h"
+#include "libbiggan/util/common_flags.h"
 #include "libbiggan/util/json.h"
 
 using namespace biggan;
@@ -23,21 +24,15 @@ int main(int argc, char** argv) {
     opts.add_options()
         ("input", "HDF5 file, image folder, samples .npz, stream file or -", cxxopts::value<std::string>())
         ("o,output", "output .npz", cxxopts::value<std::string>())
-        ("save-features", "also store the raw features (float32 [N, d], for KID) in the .npz")
-        ("json", "print the summary as JSON on stdout")
-        ("threads", "LibTorch threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
-        ("h,help", "show this help");
+        ("save-features", "also store the raw features (float32 [N, d], for KID) in the .npz");
     add_feature_options(opts);
     opts.parse_positional({"input"});
     opts.positional_help("INPUT -o OUT.npz");
-    auto args = opts.parse(argc, argv);
-    if (args.count("help")) {
-      std::cout << opts.help() << "\n";
-      return 0;
-    }
+    cxxopts::ParseResult args;
+    const auto common = parse_tool_flags(opts, argc, argv, kThreadsFlag | kProgressFlag | kDeviceFlag | kJsonFlag, args, "print the summary as JSON on stdout");
+    if (!common) return 0;
     if (!args.count("input")) throw cxxopts::exceptions::exception("missing INPUT");
     if (!args.count("output")) throw cxxopts::exceptions::exception("missing -o OUT.npz");
-    setup_threads(args["threads"].as<int>());
     auto extractor = make_feature_extractor(extractor_options(args));
     auto source = open_image_source(args["input"].as<std::string>(), args["hdf5-dataset"].as<std::string>());
     auto ro = run_options(args);
@@ -51,7 +46,7 @@ int main(int argc, char** argv) {
     ScoreOptions is_only;
     is_only.accuracy = false;
     if (r.probs.defined() && r.count >= 10) is = compute_scores(r, nullptr, is_only).is;
-    if (args.count("json")) {
+    if (common->json) {
       auto j = Json::object();
       j.set("output", out);
       j.set("images", r.count);

@@ -20,12 +20,10 @@ void add_feature_options(cxxopts::Options& opts) {
       ("weights", "the network's weights file (same as --inception-weights; the classifier file for "
                   "--network fashion-classifier)", cxxopts::value<std::string>()->default_value(""))
       ("random-weights", "no weights file: a smoke test, every number is labelled meaningless")
-      ("device", "cpu or cuda (default: cuda when available)", cxxopts::value<std::string>()->default_value(""))
       ("no-channels-last", "run the network in N×C×H×W memory format (default: channels-last)")
       ("batch-size", "images per forward pass", cxxopts::value<int64_t>()->default_value("50"))
       ("limit", "use at most this many images", cxxopts::value<int64_t>()->default_value("-1"))
-      ("hdf5-dataset", "image dataset inside an HDF5 input", cxxopts::value<std::string>()->default_value("imgs"))
-      ("progress", "show progress on stderr even when it is not a terminal");
+      ("hdf5-dataset", "image dataset inside an HDF5 input", cxxopts::value<std::string>()->default_value("imgs"));
 }
 
 ExtractorOptions extractor_options(const cxxopts::ParseResult& args) {

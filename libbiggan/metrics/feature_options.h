@@ -7,8 +7,9 @@
 
 namespace biggan::metrics {
 
-// --network, --features, --weights (alias --inception-weights), --random-weights, --device, --no-channels-last,
-// --batch-size, --limit, --hdf5-dataset, --progress.
+// --network, --features, --weights (alias --inception-weights), --random-weights, --no-channels-last,
+// --batch-size, --limit, --hdf5-dataset. --device and --progress are common flags
+// (util/common_flags.h): a tool using these options takes kDeviceFlag | kProgressFlag.
 void add_feature_options(cxxopts::Options& opts);
 ExtractorOptions extractor_options(const cxxopts::ParseResult& args);
 FeatureRunOptions run_options(const cxxopts::ParseResult& args);
