@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "libbiggan/serialization/hdf5_file.h"
+#include "libbiggan/serialization/module_state.h"
 #include "libbiggan/serialization/torch_file.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/seeded_generator_scope.h"
@@ -213,30 +214,10 @@ FashionClassifier load_classifier(const std::string& path) {
   } catch (const Error& e) {
     throw input_error(path, std::string("bad architecture entries: ") + e.what());
   }
-  torch::NoGradGuard ng;
-  size_t used = 0;
-  auto fill = [&](const std::string& name, torch::Tensor& dst) {
-    auto* t = sd.find(name);
-    if (!t) throw input_error(path, "missing tensor '" + name + "' for a classifier with " + a.describe());
-    if (t->sizes() != dst.sizes()) {
-      std::ostringstream s;
-      s << "tensor '" << name << "' has shape " << t->sizes() << " but the architecture it records ("
-        << a.describe() << ") needs " << dst.sizes();
-      throw input_error(path, s.str());
-    }
-    dst.copy_(*t);
-    ++used;
-  };
-  for (auto& p : model->named_parameters()) fill(p.key(), p.value());
-  for (auto& b : model->named_buffers()) fill(b.key(), b.value());
-  const size_t arch_entries = 5;
-  if (used + arch_entries != sd.size()) {
-    for (auto& item : sd)
-      if (item.key().rfind("arch.", 0) != 0 && !model->named_parameters().contains(item.key()) &&
-          !model->named_buffers().contains(item.key()))
-        throw input_error(path, "unexpected tensor '" + item.key() + "' (not part of a classifier with " +
-                                    a.describe() + ")");
-  }
+  StateDictLoadOptions options;
+  options.file_only_key = [](const std::string& key) { return key.rfind("arch.", 0) == 0; };
+  options.into = "a classifier with " + a.describe() + " (the architecture the file records)";
+  load_state_dict(*model, sd, path, options);
   model->eval();
   return model;
 }

@@ -1,7 +1,6 @@
 #include "libbiggan/metrics/inception.h"
 
-#include <set>
-
+#include "libbiggan/serialization/module_state.h"
 #include "libbiggan/util/error.h"
 
 namespace biggan::metrics {
@@ -308,29 +307,14 @@ void InceptionV3Impl::prepare_for_inference() {
 
 // ---------------------------------------------------------------------------------------------
 void load_into(torch::nn::Module& module, const TensorDict& state, const std::string& source) {
-  torch::NoGradGuard ng;
-  std::set<std::string> used;
-  auto copy = [&](const std::string& name, torch::Tensor& dst, bool optional) {
-    const torch::Tensor* src = state.find(name);
-    if (!src) {
-      if (optional) return;
-      throw input_error(source, "missing weight '" + name + "'");
-    }
-    if (src->sizes() != dst.sizes()) {
-      std::ostringstream os;
-      os << "weight '" << name << "' has shape " << src->sizes() << ", expected " << dst.sizes();
-      throw input_error(source, os.str());
-    }
-    dst.copy_(*src);
-    used.insert(name);
+  StateDictLoadOptions options;
+  // torchvision's files from before BatchNorm counted its batches lack num_batches_tracked.
+  options.optional_key = [](const std::string& key) {
+    static const std::string kCounter = "num_batches_tracked";
+    return key.size() >= kCounter.size() && key.compare(key.size() - kCounter.size(), kCounter.size(), kCounter) == 0;
   };
-  for (auto& p : module.named_parameters(true)) copy(p.key(), p.value(), false);
-  for (auto& b : module.named_buffers(true)) {
-    bool optional = b.key().size() >= 19 && b.key().compare(b.key().size() - 19, 19, "num_batches_tracked") == 0;
-    copy(b.key(), b.value(), optional);
-  }
-  for (auto& kv : state)
-    if (!used.count(kv.key())) throw input_error(source, "unexpected weight '" + kv.key() + "' (wrong network?)");
+  options.into = "an Inception v3 network";
+  load_state_dict(module, state, source, options);
 }
 
 InceptionFlavor detect_flavor(const TensorDict& state, const std::string& source) {

@@ -81,9 +81,10 @@ class InceptionV3Impl : public torch::nn::Module {
 };
 TORCH_MODULE(InceptionV3);
 
-// Copies a state dict (name -> tensor, e.g. from a weights file) into a module: every parameter
-// and buffer must be present with the right shape (BN's num_batches_tracked may be missing), and no
-// key may be left over. Errors name `source` and the offending key.
+// Copies a state dict (name -> tensor, e.g. from a weights file) into a module with the one checked
+// loader (serialization/module_state.h): every parameter and buffer must be present with the right
+// shape (BN's num_batches_tracked may be missing), and no key may be left over. Every mismatch is
+// reported in one error naming `source`; nothing is changed then.
 using TensorDict = torch::OrderedDict<std::string, torch::Tensor>;
 void load_into(torch::nn::Module& module, const TensorDict& state, const std::string& source);
 

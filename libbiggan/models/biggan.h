@@ -2,6 +2,8 @@
 // Use make_generator / make_discriminator (model.h) unless the concrete type is needed.
 #pragma once
 #include <map>
+#include <string>
+#include <vector>
 
 #include "libbiggan/models/blocks.h"
 #include "libbiggan/models/model.h"
@@ -21,59 +23,38 @@ Arch biggan_D_arch(int64_t ch, const std::string& attention, int64_t resolution)
 Arch biggan_deep_G_arch(int64_t ch, const std::string& attention, int64_t resolution);
 Arch biggan_deep_D_arch(int64_t ch, const std::string& attention, int64_t resolution);
 
-// The reference's which_conv / which_linear for G_param or D_param ('SN' or plain).
-ConvFactory make_conv_factory(bool sn, int64_t num_svs, int64_t num_itrs, double eps);
+// What the tables are written with: ch * each multiplier (the reference's [ch * item for item in ...]).
+std::vector<int64_t> channel_multiples(int64_t ch, std::vector<int64_t> multipliers);
+// {2^lo .. 2^(hi-1)} -> whether the resolution is in the attention spec (the tables' 'attention').
+std::map<int64_t, bool> attention_by_resolution(const std::string& spec, int lo, int hi);
 
-// One entry of a stage's block list: a G block or an attention layer (called with x only).
-struct GStageLayer {
-  std::shared_ptr<GBlockBaseImpl> block;
-  std::shared_ptr<AttentionImpl> attention;
-  torch::Tensor operator()(const torch::Tensor& h, const torch::Tensor& y) const {
-    return block ? block->forward(h, y) : attention->forward(h);
-  }
-};
-struct DStageLayer {
-  std::shared_ptr<DBlockBaseImpl> block;
-  std::shared_ptr<AttentionImpl> attention;
-  torch::Tensor operator()(const torch::Tensor& h) const {
-    return block ? block->forward(h) : attention->forward(h);
-  }
-};
+// The reference's which_conv / which_linear for G_param or D_param: SNConv2d with `sn` filled in.
+ConvFactory make_conv_factory(const SNOptions& sn);
 
 struct BigGANGeneratorImpl : GeneratorImpl {
-  explicit BigGANGeneratorImpl(const Config& config);
+  explicit BigGANGeneratorImpl(const ModelConfig& config);
   torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& y) override;
   Arch arch;
-  int64_t num_slots, z_chunk_size, bottom_width;
-  std::shared_ptr<WeightLayerImpl> linear, output_conv;
-  BN output_bn{nullptr};
-  std::vector<std::vector<GStageLayer>> stages;
+  int64_t num_slots, z_chunk_size;  // hier: z split in num_slots chunks (z_chunk_size 0 without)
 };
 
 struct BigGANDiscriminatorImpl : DiscriminatorImpl {
-  explicit BigGANDiscriminatorImpl(const Config& config);
+  explicit BigGANDiscriminatorImpl(const ModelConfig& config);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& y) override;
   Arch arch;
-  std::shared_ptr<WeightLayerImpl> linear, embed;
-  std::vector<std::vector<DStageLayer>> stages;
 };
 
 struct BigGANDeepGeneratorImpl : GeneratorImpl {
-  explicit BigGANDeepGeneratorImpl(const Config& config);
+  explicit BigGANDeepGeneratorImpl(const ModelConfig& config);
   torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& y) override;
   Arch arch;
-  int64_t bottom_width;
-  std::shared_ptr<WeightLayerImpl> linear, output_conv;
-  BN output_bn{nullptr};
-  std::vector<std::vector<GStageLayer>> stages;
 };
 
 struct BigGANDeepDiscriminatorImpl : DiscriminatorImpl {
-  explicit BigGANDeepDiscriminatorImpl(const Config& config);
+  explicit BigGANDeepDiscriminatorImpl(const ModelConfig& config);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& y) override;
   Arch arch;
-  std::shared_ptr<WeightLayerImpl> input_conv, linear, embed;
-  std::vector<std::vector<DStageLayer>> stages;
+  std::shared_ptr<WeightLayerImpl> input_conv;
 };
 
 }  // namespace biggan

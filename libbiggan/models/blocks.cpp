@@ -21,10 +21,10 @@ torch::Tensor act(const torch::Tensor& x) { return torch::relu(x); }
 
 AttentionImpl::AttentionImpl(int64_t ch_, const ConvFactory& which_conv)
     : torch::nn::Module("Attention"), ch(ch_) {
-  theta = register_module("theta", which_conv(ch, ch / 8, 1, 0, false));
-  phi = register_module("phi", which_conv(ch, ch / 8, 1, 0, false));
-  g = register_module("g", which_conv(ch, ch / 2, 1, 0, false));
-  o = register_module("o", which_conv(ch / 2, ch, 1, 0, false));
+  theta = register_module("theta", which_conv(SNConv2dOptions(ch, ch / 8, 1).bias(false)));
+  phi = register_module("phi", which_conv(SNConv2dOptions(ch, ch / 8, 1).bias(false)));
+  g = register_module("g", which_conv(SNConv2dOptions(ch, ch / 2, 1).bias(false)));
+  o = register_module("o", which_conv(SNConv2dOptions(ch / 2, ch, 1).bias(false)));
   gamma = register_parameter("gamma", torch::zeros({}));
 }
 
@@ -44,10 +44,10 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
 GBlockImpl::GBlockImpl(int64_t in_ch, int64_t out_ch, const ConvFactory& which_conv,
                        const CCBNFactory& which_bn, bool upsample_)
     : GBlockBaseImpl("GBlock"), in_channels(in_ch), out_channels(out_ch), upsample(upsample_) {
-  conv1 = register_module("conv1", which_conv(in_ch, out_ch, 3, 1, true));
-  conv2 = register_module("conv2", which_conv(out_ch, out_ch, 3, 1, true));
+  conv1 = register_module("conv1", which_conv(SNConv2dOptions(in_ch, out_ch, 3).padding(1)));
+  conv2 = register_module("conv2", which_conv(SNConv2dOptions(out_ch, out_ch, 3).padding(1)));
   learnable_sc = in_ch != out_ch || upsample;
-  if (learnable_sc) conv_sc = register_module("conv_sc", which_conv(in_ch, out_ch, 1, 0, true));
+  if (learnable_sc) conv_sc = register_module("conv_sc", which_conv(SNConv2dOptions(in_ch, out_ch, 1)));
   bn1 = register_module("bn1", which_bn(in_ch));
   bn2 = register_module("bn2", which_bn(out_ch));
 }
@@ -74,10 +74,10 @@ DeepGBlockImpl::DeepGBlockImpl(int64_t in_ch, int64_t out_ch, const ConvFactory&
       hidden_channels(in_ch / channel_ratio),
       upsample(upsample_) {
   const int64_t hid = hidden_channels;
-  conv1 = register_module("conv1", which_conv(in_ch, hid, 1, 0, true));
-  conv2 = register_module("conv2", which_conv(hid, hid, 3, 1, true));
-  conv3 = register_module("conv3", which_conv(hid, hid, 3, 1, true));
-  conv4 = register_module("conv4", which_conv(hid, out_ch, 1, 0, true));
+  conv1 = register_module("conv1", which_conv(SNConv2dOptions(in_ch, hid, 1)));
+  conv2 = register_module("conv2", which_conv(SNConv2dOptions(hid, hid, 3).padding(1)));
+  conv3 = register_module("conv3", which_conv(SNConv2dOptions(hid, hid, 3).padding(1)));
+  conv4 = register_module("conv4", which_conv(SNConv2dOptions(hid, out_ch, 1)));
   bn1 = register_module("bn1", which_bn(in_ch));
   bn2 = register_module("bn2", which_bn(hid));
   bn3 = register_module("bn3", which_bn(hid));
@@ -107,10 +107,10 @@ DBlockImpl::DBlockImpl(int64_t in_ch, int64_t out_ch, const ConvFactory& which_c
       hidden_channels(wide ? out_ch : in_ch),
       preactivation(preactivation_),
       downsample(downsample_) {
-  conv1 = register_module("conv1", which_conv(in_ch, hidden_channels, 3, 1, true));
-  conv2 = register_module("conv2", which_conv(hidden_channels, out_ch, 3, 1, true));
+  conv1 = register_module("conv1", which_conv(SNConv2dOptions(in_ch, hidden_channels, 3).padding(1)));
+  conv2 = register_module("conv2", which_conv(SNConv2dOptions(hidden_channels, out_ch, 3).padding(1)));
   learnable_sc = in_ch != out_ch || downsample;
-  if (learnable_sc) conv_sc = register_module("conv_sc", which_conv(in_ch, out_ch, 1, 0, true));
+  if (learnable_sc) conv_sc = register_module("conv_sc", which_conv(SNConv2dOptions(in_ch, out_ch, 1)));
 }
 
 torch::Tensor DBlockImpl::shortcut(torch::Tensor x) {
@@ -141,13 +141,13 @@ DeepDBlockImpl::DeepDBlockImpl(int64_t in_ch, int64_t out_ch, const ConvFactory&
       hidden_channels(out_ch / channel_ratio),
       downsample(downsample_) {
   const int64_t hid = hidden_channels;
-  conv1 = register_module("conv1", which_conv(in_ch, hid, 1, 0, true));
-  conv2 = register_module("conv2", which_conv(hid, hid, 3, 1, true));
-  conv3 = register_module("conv3", which_conv(hid, hid, 3, 1, true));
-  conv4 = register_module("conv4", which_conv(hid, out_ch, 1, 0, true));
+  conv1 = register_module("conv1", which_conv(SNConv2dOptions(in_ch, hid, 1)));
+  conv2 = register_module("conv2", which_conv(SNConv2dOptions(hid, hid, 3).padding(1)));
+  conv3 = register_module("conv3", which_conv(SNConv2dOptions(hid, hid, 3).padding(1)));
+  conv4 = register_module("conv4", which_conv(SNConv2dOptions(hid, out_ch, 1)));
   learnable_sc = in_ch != out_ch;
   if (learnable_sc)
-    conv_sc = register_module("conv_sc", which_conv(in_ch, out_ch - in_ch, 1, 0, true));
+    conv_sc = register_module("conv_sc", which_conv(SNConv2dOptions(in_ch, out_ch - in_ch, 1)));
 }
 
 torch::Tensor DeepDBlockImpl::shortcut(torch::Tensor x) {

@@ -3,6 +3,9 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
+#include <memory>
+
 #include "libbiggan/models/layers.h"
 
 namespace biggan {
@@ -36,6 +39,7 @@ struct GBlockImpl : GBlockBaseImpl {
   std::shared_ptr<WeightLayerImpl> conv1, conv2, conv_sc;
   CCBN bn1{nullptr}, bn2{nullptr};
 };
+TORCH_MODULE(GBlock);
 
 // BigGAN-deep G block: bottleneck 1x1 - 3x3 - 3x3 - 1x1 with four ccbn, channel_ratio 4; the
 // shortcut drops channels and upsamples.
@@ -48,6 +52,7 @@ struct DeepGBlockImpl : GBlockBaseImpl {
   std::shared_ptr<WeightLayerImpl> conv1, conv2, conv3, conv4;
   CCBN bn1{nullptr}, bn2{nullptr}, bn3{nullptr}, bn4{nullptr};
 };
+TORCH_MODULE(DeepGBlock);
 
 struct DBlockBaseImpl : torch::nn::Module {
   explicit DBlockBaseImpl(const char* name) : torch::nn::Module(name) {}
@@ -65,6 +70,7 @@ struct DBlockImpl : DBlockBaseImpl {
   bool preactivation, downsample, learnable_sc;
   std::shared_ptr<WeightLayerImpl> conv1, conv2, conv_sc;
 };
+TORCH_MODULE(DBlock);
 
 // BigGAN-deep D block: bottleneck with a concatenating learnable shortcut (out - in channels).
 struct DeepDBlockImpl : DBlockBaseImpl {
@@ -76,5 +82,6 @@ struct DeepDBlockImpl : DBlockBaseImpl {
   bool downsample, learnable_sc;
   std::shared_ptr<WeightLayerImpl> conv1, conv2, conv3, conv4, conv_sc;
 };
+TORCH_MODULE(DeepDBlock);
 
 }  // namespace biggan

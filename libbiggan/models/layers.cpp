@@ -65,8 +65,8 @@ WeightLayerImpl::WeightLayerImpl(Kind kind, SNOptions sn, const char* type_name)
     : torch::nn::Module(type_name), kind_(kind), sn_(sn) {}
 
 void WeightLayerImpl::register_sn_buffers(int64_t num_outputs) {
-  if (!sn_.enabled) return;
-  for (int64_t i = 0; i < sn_.num_svs; ++i) {
+  if (!sn_.enabled()) return;
+  for (int64_t i = 0; i < sn_.num_svs(); ++i) {
     register_buffer("u" + std::to_string(i), torch::randn({1, num_outputs}));
     register_buffer("sv" + std::to_string(i), torch::ones({1}));
   }
@@ -74,27 +74,27 @@ void WeightLayerImpl::register_sn_buffers(int64_t num_outputs) {
 
 std::vector<torch::Tensor> WeightLayerImpl::u_buffers() const {
   std::vector<torch::Tensor> out;
-  if (!sn_.enabled) return out;
+  if (!sn_.enabled()) return out;
   auto b = named_buffers(false);
-  for (int64_t i = 0; i < sn_.num_svs; ++i) out.push_back(b["u" + std::to_string(i)]);
+  for (int64_t i = 0; i < sn_.num_svs(); ++i) out.push_back(b["u" + std::to_string(i)]);
   return out;
 }
 
 std::vector<torch::Tensor> WeightLayerImpl::sv_buffers() const {
   std::vector<torch::Tensor> out;
-  if (!sn_.enabled) return out;
+  if (!sn_.enabled()) return out;
   auto b = named_buffers(false);
-  for (int64_t i = 0; i < sn_.num_svs; ++i) out.push_back(b["sv" + std::to_string(i)]);
+  for (int64_t i = 0; i < sn_.num_svs(); ++i) out.push_back(b["sv" + std::to_string(i)]);
   return out;
 }
 
 torch::Tensor WeightLayerImpl::effective_weight() {
-  if (!sn_.enabled) return weight;
+  if (!sn_.enabled()) return weight;
   auto W_mat = weight.view({weight.size(0), -1});
   auto us = u_buffers();
   std::vector<torch::Tensor> svs;
-  for (int64_t itr = 0; itr < sn_.num_itrs; ++itr)
-    svs = power_iteration(W_mat, us, is_training(), sn_.eps);
+  for (int64_t itr = 0; itr < sn_.num_itrs(); ++itr)
+    svs = power_iteration(W_mat, us, is_training(), sn_.eps());
   if (is_training()) {
     torch::NoGradGuard ng;
     auto sv_bufs = sv_buffers();
@@ -103,42 +103,41 @@ torch::Tensor WeightLayerImpl::effective_weight() {
   return weight / svs[0];
 }
 
-SNConv2dImpl::SNConv2dImpl(int64_t in_channels, int64_t out_channels, int64_t kernel_size,
-                           int64_t padding_, bool with_bias, SNOptions sn)
-    : WeightLayerImpl(Kind::Conv2d, sn, sn.enabled ? "SNConv2d" : "Conv2d"), padding(padding_) {
-  weight = register_parameter("weight",
-                              torch::empty({out_channels, in_channels, kernel_size, kernel_size}));
-  if (with_bias) bias = register_parameter("bias", torch::empty({out_channels}));
+SNConv2dImpl::SNConv2dImpl(const SNConv2dOptions& o)
+    : WeightLayerImpl(Kind::Conv2d, o.sn(), o.sn().enabled() ? "SNConv2d" : "Conv2d"), padding(o.padding()) {
+  const int64_t k = o.kernel_size();
+  weight = register_parameter("weight", torch::empty({o.out_channels(), o.in_channels(), k, k}));
+  if (o.bias()) bias = register_parameter("bias", torch::empty({o.out_channels()}));
   default_weight_init(weight);
-  if (with_bias) default_bias_init(bias, weight);
-  register_sn_buffers(out_channels);
+  if (o.bias()) default_bias_init(bias, weight);
+  register_sn_buffers(o.out_channels());
 }
 
 torch::Tensor SNConv2dImpl::forward(const torch::Tensor& x) {
   return torch::conv2d(x, effective_weight(), bias, /*stride=*/1, padding);
 }
 
-SNLinearImpl::SNLinearImpl(int64_t in_features, int64_t out_features, bool with_bias, SNOptions sn)
-    : WeightLayerImpl(Kind::Linear, sn, sn.enabled ? "SNLinear" : "Linear") {
-  weight = register_parameter("weight", torch::empty({out_features, in_features}));
-  if (with_bias) bias = register_parameter("bias", torch::empty({out_features}));
+SNLinearImpl::SNLinearImpl(const SNLinearOptions& o)
+    : WeightLayerImpl(Kind::Linear, o.sn(), o.sn().enabled() ? "SNLinear" : "Linear") {
+  weight = register_parameter("weight", torch::empty({o.out_features(), o.in_features()}));
+  if (o.bias()) bias = register_parameter("bias", torch::empty({o.out_features()}));
   default_weight_init(weight);
-  if (with_bias) default_bias_init(bias, weight);
-  register_sn_buffers(out_features);
+  if (o.bias()) default_bias_init(bias, weight);
+  register_sn_buffers(o.out_features());
 }
 
 torch::Tensor SNLinearImpl::forward(const torch::Tensor& x) {
   return torch::linear(x, effective_weight(), bias);
 }
 
-SNEmbeddingImpl::SNEmbeddingImpl(int64_t num_embeddings, int64_t embedding_dim, SNOptions sn)
-    : WeightLayerImpl(Kind::Embedding, sn, sn.enabled ? "SNEmbedding" : "Embedding") {
-  weight = register_parameter("weight", torch::empty({num_embeddings, embedding_dim}));
+SNEmbeddingImpl::SNEmbeddingImpl(const SNEmbeddingOptions& o)
+    : WeightLayerImpl(Kind::Embedding, o.sn(), o.sn().enabled() ? "SNEmbedding" : "Embedding") {
+  weight = register_parameter("weight", torch::empty({o.num_embeddings(), o.embedding_dim()}));
   {
     torch::NoGradGuard ng;
     weight.normal_();  // nn.Embedding.reset_parameters
   }
-  register_sn_buffers(num_embeddings);
+  register_sn_buffers(o.num_embeddings());
 }
 
 torch::Tensor SNEmbeddingImpl::forward(const torch::Tensor& x) {
@@ -220,30 +219,30 @@ CCBNImpl::CCBNImpl(int64_t output_size, int64_t input_size, const LinearFactory&
     : torch::nn::Module("ccbn"), opt(std::move(opt_)) {
   gain = register_module("gain", which_linear(input_size, output_size));
   bias = register_module("bias", which_linear(input_size, output_size));
-  if (opt.cross_replica) {
-    sync_bn = register_module("bn", SyncBN(output_size, opt.eps, opt.momentum));
-  } else if (opt.mybn) {
-    mybn = register_module("bn", MyBN(output_size, opt.eps, opt.momentum));
-  } else if (opt.norm_style == "bn" || opt.norm_style == "in") {
+  if (opt.cross_replica()) {
+    sync_bn = register_module("bn", SyncBN(output_size, opt.eps(), opt.momentum()));
+  } else if (opt.mybn()) {
+    mybn = register_module("bn", MyBN(output_size, opt.eps(), opt.momentum()));
+  } else if (opt.norm_style() == "bn" || opt.norm_style() == "in") {
     stored_mean = register_buffer("stored_mean", torch::zeros({output_size}));
     stored_var = register_buffer("stored_var", torch::ones({output_size}));
-  } else if (opt.norm_style != "gn" && opt.norm_style != "nonorm") {
-    throw Error("ccbn: unknown norm_style '" + opt.norm_style + "'");
+  } else if (opt.norm_style() != "gn" && opt.norm_style() != "nonorm") {
+    throw Error("ccbn: unknown norm_style '" + opt.norm_style() + "'");
   }
 }
 
 torch::Tensor CCBNImpl::forward(const torch::Tensor& x, const torch::Tensor& y) {
   auto g = (1 + gain->forward(y)).view({y.size(0), -1, 1, 1});
   auto b = bias->forward(y).view({y.size(0), -1, 1, 1});
-  if (opt.mybn || opt.cross_replica)
-    return opt.cross_replica ? sync_bn->forward(x, g, b) : mybn->forward(x, g, b);
+  if (opt.mybn() || opt.cross_replica())
+    return opt.cross_replica() ? sync_bn->forward(x, g, b) : mybn->forward(x, g, b);
   torch::Tensor out;
-  if (opt.norm_style == "bn") {
-    out = torch::batch_norm(x, {}, {}, stored_mean, stored_var, is_training(), 0.1, opt.eps, true);
-  } else if (opt.norm_style == "in") {
-    out = torch::instance_norm(x, {}, {}, stored_mean, stored_var, is_training(), 0.1, opt.eps,
+  if (opt.norm_style() == "bn") {
+    out = torch::batch_norm(x, {}, {}, stored_mean, stored_var, is_training(), 0.1, opt.eps(), true);
+  } else if (opt.norm_style() == "in") {
+    out = torch::instance_norm(x, {}, {}, stored_mean, stored_var, is_training(), 0.1, opt.eps(),
                                true);
-  } else if (opt.norm_style == "gn") {
+  } else if (opt.norm_style() == "gn") {
     // The reference's branch names a missing attribute; this is what its groupnorm() intends
     // for the style 'gn' (16 groups).
     out = torch::group_norm(x, 16);
@@ -256,10 +255,10 @@ torch::Tensor CCBNImpl::forward(const torch::Tensor& x, const torch::Tensor& y) 
 BNImpl::BNImpl(int64_t output_size, BNOptions opt_) : torch::nn::Module("bn"), opt(std::move(opt_)) {
   gain = register_parameter("gain", torch::ones({output_size}));
   bias = register_parameter("bias", torch::zeros({output_size}));
-  if (opt.cross_replica) {
-    sync_bn = register_module("bn", SyncBN(output_size, opt.eps, opt.momentum));
-  } else if (opt.mybn) {
-    mybn = register_module("bn", MyBN(output_size, opt.eps, opt.momentum));
+  if (opt.cross_replica()) {
+    sync_bn = register_module("bn", SyncBN(output_size, opt.eps(), opt.momentum()));
+  } else if (opt.mybn()) {
+    mybn = register_module("bn", MyBN(output_size, opt.eps(), opt.momentum()));
   } else {
     stored_mean = register_buffer("stored_mean", torch::zeros({output_size}));
     stored_var = register_buffer("stored_var", torch::ones({output_size}));
@@ -267,12 +266,12 @@ BNImpl::BNImpl(int64_t output_size, BNOptions opt_) : torch::nn::Module("bn"), o
 }
 
 torch::Tensor BNImpl::forward(const torch::Tensor& x) {
-  if (opt.cross_replica || opt.mybn) {
+  if (opt.cross_replica() || opt.mybn()) {
     auto g = gain.view({1, -1, 1, 1}), b = bias.view({1, -1, 1, 1});
-    return opt.cross_replica ? sync_bn->forward(x, g, b) : mybn->forward(x, g, b);
+    return opt.cross_replica() ? sync_bn->forward(x, g, b) : mybn->forward(x, g, b);
   }
-  return torch::batch_norm(x, gain, bias, stored_mean, stored_var, is_training(), opt.momentum,
-                           opt.eps, true);
+  return torch::batch_norm(x, gain, bias, stored_mean, stored_var, is_training(), opt.momentum(),
+                           opt.eps(), true);
 }
 
 std::vector<std::shared_ptr<MyBNImpl>> mybn_layers(torch::nn::Module& root) {

@@ -6,19 +6,53 @@
 //  - Normalisation: ccbn (class-conditional), bn (plain, G's output layer), myBN (standing stats),
 //    and a single-process SyncBN (cross_replica).
 #pragma once
+#include <torch/arg.h>
 #include <torch/torch.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace biggan {
 
+// Options builders in LibTorch's style (torch::nn::Conv2dOptions): required sizes in the
+// constructor, the rest named and chainable, e.g. SNConv2dOptions(in, out, 3).padding(1).sn(sn).
 struct SNOptions {
-  bool enabled = true;  // false: a plain layer (no u/sv buffers, no normalisation)
-  int64_t num_svs = 1;
-  int64_t num_itrs = 1;
-  double eps = 1e-12;
+  TORCH_ARG(bool, enabled) = true;  // false: a plain layer (no u/sv buffers, no normalisation)
+  TORCH_ARG(int64_t, num_svs) = 1;
+  TORCH_ARG(int64_t, num_itrs) = 1;
+  TORCH_ARG(double, eps) = 1e-12;
+};
+// nn.Conv2d / nn.Linear / nn.Embedding without spectral norm.
+inline SNOptions no_spectral_norm() { return SNOptions().enabled(false); }
+
+struct SNConv2dOptions {
+  SNConv2dOptions(int64_t in_channels, int64_t out_channels, int64_t kernel_size)
+      : in_channels_(in_channels), out_channels_(out_channels), kernel_size_(kernel_size) {}
+  TORCH_ARG(int64_t, in_channels);
+  TORCH_ARG(int64_t, out_channels);
+  TORCH_ARG(int64_t, kernel_size);
+  TORCH_ARG(int64_t, padding) = 0;
+  TORCH_ARG(bool, bias) = true;
+  TORCH_ARG(SNOptions, sn);
+};
+
+struct SNLinearOptions {
+  SNLinearOptions(int64_t in_features, int64_t out_features)
+      : in_features_(in_features), out_features_(out_features) {}
+  TORCH_ARG(int64_t, in_features);
+  TORCH_ARG(int64_t, out_features);
+  TORCH_ARG(bool, bias) = true;
+  TORCH_ARG(SNOptions, sn);
+};
+
+struct SNEmbeddingOptions {
+  SNEmbeddingOptions(int64_t num_embeddings, int64_t embedding_dim)
+      : num_embeddings_(num_embeddings), embedding_dim_(embedding_dim) {}
+  TORCH_ARG(int64_t, num_embeddings);
+  TORCH_ARG(int64_t, embedding_dim);
+  TORCH_ARG(SNOptions, sn);
 };
 
 // The power iteration of the reference (layers.power_iteration): for each u in `us`, one step
@@ -34,7 +68,7 @@ struct WeightLayerImpl : torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
 
   Kind kind() const { return kind_; }
-  bool spectral_norm() const { return sn_.enabled; }
+  bool spectral_norm() const { return sn_.enabled(); }
   const SNOptions& sn_options() const { return sn_; }
   // The weight used by forward: divided by the first singular value estimate when spectral-normed
   // (one power iteration, updating u<i> / sv<i> in training mode), else the raw weight.
@@ -56,30 +90,28 @@ struct WeightLayerImpl : torch::nn::Module {
 };
 
 struct SNConv2dImpl : WeightLayerImpl {
-  SNConv2dImpl(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t padding,
-               bool bias, SNOptions sn);
+  explicit SNConv2dImpl(const SNConv2dOptions& options);
   torch::Tensor forward(const torch::Tensor& x) override;
   int64_t padding;
 };
 TORCH_MODULE(SNConv2d);
 
 struct SNLinearImpl : WeightLayerImpl {
-  SNLinearImpl(int64_t in_features, int64_t out_features, bool bias, SNOptions sn);
+  explicit SNLinearImpl(const SNLinearOptions& options);
   torch::Tensor forward(const torch::Tensor& x) override;
 };
 TORCH_MODULE(SNLinear);
 
 // As the reference, num_outputs of the SN vectors is num_embeddings.
 struct SNEmbeddingImpl : WeightLayerImpl {
-  SNEmbeddingImpl(int64_t num_embeddings, int64_t embedding_dim, SNOptions sn);
+  explicit SNEmbeddingImpl(const SNEmbeddingOptions& options);
   torch::Tensor forward(const torch::Tensor& x) override;
 };
 TORCH_MODULE(SNEmbedding);
 
-// Factories with the reference's functools.partial defaults baked in.
-using ConvFactory =
-    std::function<std::shared_ptr<WeightLayerImpl>(int64_t in, int64_t out, int64_t kernel_size,
-                                                   int64_t padding, bool bias)>;
+// The reference's which_conv (functools.partial of SNConv2d with G's or D's SN settings): the
+// layer the options describe, with the model's spectral-norm options filled in.
+using ConvFactory = std::function<std::shared_ptr<WeightLayerImpl>(SNConv2dOptions options)>;
 // (in, out) -> the layer that maps the conditioning vector to a per-channel gain or bias.
 using LinearFactory = std::function<std::shared_ptr<WeightLayerImpl>(int64_t in, int64_t out)>;
 
@@ -112,11 +144,11 @@ struct SyncBNImpl : torch::nn::Module {
 TORCH_MODULE(SyncBN);
 
 struct BNOptions {
-  double eps = 1e-5;
-  double momentum = 0.1;
-  bool cross_replica = false;
-  bool mybn = false;
-  std::string norm_style = "bn";  // ccbn only: bn, in, gn, nonorm
+  TORCH_ARG(double, eps) = 1e-5;
+  TORCH_ARG(double, momentum) = 0.1;
+  TORCH_ARG(bool, cross_replica) = false;
+  TORCH_ARG(bool, mybn) = false;
+  TORCH_ARG(std::string, norm_style) = "bn";  // ccbn only: bn, in, gn, nonorm
 };
 
 // Class-conditional BN: gain = 1 + gain_layer(y), bias = bias_layer(y).

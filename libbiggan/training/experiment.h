@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "libbiggan/models/config.h"
+#include "libbiggan/training/config.h"
 #include "libbiggan/util/json.h"
 
 namespace biggan {

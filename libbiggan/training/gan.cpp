@@ -1,6 +1,6 @@
 #include "libbiggan/training/gan.h"
 
-#include "libbiggan/models/state_dict.h"
+#include "libbiggan/serialization/module_state.h"
 #include "libbiggan/util/error.h"
 
 namespace biggan {
@@ -8,12 +8,12 @@ namespace biggan {
 Gan Gan::build(const Config& config) {
   Gan gan;
   gan.config = config;
-  gan.G = make_generator(config);
-  gan.D = make_discriminator(config);
+  gan.G = make_generator(model_config(config));
+  gan.D = make_discriminator(model_config(config));
   if (config.ema) {
     Config ema_config = config;
     ema_config.skip_init = true;  // G_ema = Generator(**{**config, 'skip_init': True, 'no_optim': True})
-    gan.G_ema = make_generator(ema_config);
+    gan.G_ema = make_generator(model_config(ema_config));
     gan.ema = std::make_unique<Ema>(*gan.G, *gan.G_ema, config.ema_decay, config.ema_start);
   }
   AdamOptions g_opt{config.G_lr, config.G_B1, config.G_B2, config.adam_eps, 0.0};

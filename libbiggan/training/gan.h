@@ -8,6 +8,7 @@
 
 #include "libbiggan/models/model.h"
 #include "libbiggan/training/adam.h"
+#include "libbiggan/training/config.h"
 #include "libbiggan/training/ema.h"
 #include "libbiggan/training/losses.h"
 #include "libbiggan/training/weights_folder.h"

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "libbiggan/models/state_dict.h"
+#include "libbiggan/serialization/module_state.h"
 #include "libbiggan/serialization/torch_file.h"
 #include "libbiggan/training/weights_folder.h"
 #include "libbiggan/util/error.h"
@@ -68,7 +68,7 @@ LoadedGenerator load_generator(const GeneratorSource& src) {
   out.config.validate_model("config of " + out.weights_file);
 
   auto sd = torchfile::load_state_dict(out.weights_file);
-  out.G = make_generator(out.config);
+  out.G = make_generator(model_config(out.config));
   load_state_dict(*out.G, sd, out.weights_file);
   out.G->eval();
   return out;

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "libbiggan/models/config.h"
 #include "libbiggan/models/model.h"
+#include "libbiggan/training/config.h"
 #include "libbiggan/training/train_state.h"
 
 namespace biggan {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "libbiggan/models/config.h"
 #include "libbiggan/models/model.h"
+#include "libbiggan/training/config.h"
 
 namespace biggan {
 

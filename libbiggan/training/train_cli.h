@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "libbiggan/training/config.h"
 #include "libbiggan/training/trainer.h"
 
 namespace biggan {

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "libbiggan/models/config.h"
+#include "libbiggan/training/config.h"
 
 namespace biggan {
 

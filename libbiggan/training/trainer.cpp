@@ -12,7 +12,7 @@
 #include <iostream>
 
 #include "libbiggan/data/sampler.h"
-#include "libbiggan/models/state_dict.h"
+#include "libbiggan/serialization/module_state.h"
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/image_grid.h"

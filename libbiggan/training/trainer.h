@@ -13,6 +13,7 @@
 #include <string>
 
 #include "libbiggan/data/batch_loader.h"
+#include "libbiggan/training/config.h"
 #include "libbiggan/training/evaluator.h"
 #include "libbiggan/training/experiment.h"
 #include "libbiggan/training/train_step.h"

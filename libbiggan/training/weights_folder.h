@@ -18,7 +18,7 @@
 #include <optional>
 #include <string>
 
-#include "libbiggan/models/state_dict.h"
+#include "libbiggan/serialization/module_state.h"
 #include "libbiggan/training/train_state.h"
 
 namespace biggan {

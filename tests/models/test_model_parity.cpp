@@ -8,11 +8,11 @@
 #include <iostream>
 #include <sstream>
 
-#include "libbiggan/models/config.h"
 #include "libbiggan/models/model.h"
-#include "libbiggan/models/state_dict.h"
 #include "libbiggan/serialization/hdf5_file.h"
+#include "libbiggan/serialization/module_state.h"
 #include "libbiggan/serialization/torch_file.h"
+#include "libbiggan/training/config.h"
 #include "libbiggan/util/error.h"
 #include "tests/fixtures.h"
 
@@ -77,8 +77,8 @@ void check_case(const fs::path& dir) {
   // outputs sensitive to the reduction order, so replay with the same thread count.
   torch::set_num_threads(2);
   torch::manual_seed(0);
-  Generator G = make_generator(cfg);
-  Discriminator D = make_discriminator(cfg);
+  Generator G = make_generator(model_config(cfg));
+  Discriminator D = make_discriminator(model_config(cfg));
   const auto G_init = torchfile::load_state_dict((dir / "init/G.pth").string());
   const auto D_init = torchfile::load_state_dict((dir / "init/D.pth").string());
   load_state_dict(*G, G_init, (dir / "init/G.pth").string());
@@ -150,8 +150,8 @@ TEST_CASE("state dict keys and order equal the reference's files") {
   for (const auto& dir : test::fixture_cases("biggan")) {
     std::cout << "models key order case: " << dir.filename().string() << "\n";
     const Config cfg = Config::from_json(Json::parse_file((dir / "config.json").string()), "cfg");
-    auto G = make_generator(cfg);
-    auto D = make_discriminator(cfg);
+    auto G = make_generator(model_config(cfg));
+    auto D = make_discriminator(model_config(cfg));
     check_same_keys_in_order(state_dict(*G), torchfile::load_state_dict((dir / "init/G.pth").string()));
     check_same_keys_in_order(state_dict(*D), torchfile::load_state_dict((dir / "init/D.pth").string()));
   }
@@ -164,7 +164,7 @@ TEST_CASE("legacy G.pth loads identically to the zip file") {
     any = true;
     std::cout << "models legacy case: " << dir.filename().string() << "\n";
     const Config cfg = Config::from_json(Json::parse_file((dir / "config.json").string()), "cfg");
-    auto G1 = make_generator(cfg), G2 = make_generator(cfg);
+    auto G1 = make_generator(model_config(cfg)), G2 = make_generator(model_config(cfg));
     load_state_dict(*G1, torchfile::load_state_dict((dir / "init/G.pth").string()), "zip");
     load_state_dict(*G2, torchfile::load_state_dict((dir / "G_legacy.pth").string()), "legacy");
     auto a = state_dict(*G1), b = state_dict(*G2);
@@ -182,7 +182,7 @@ TEST_CASE("loading a wrong architecture reports every mismatch at once") {
   std::cout << "models mismatch: " << a.filename().string() << " weights into "
             << b.filename().string() << " model\n";
   const Config cfg_b = Config::from_json(Json::parse_file((b / "config.json").string()), "cfg");
-  auto G = make_generator(cfg_b);
+  auto G = make_generator(model_config(cfg_b));
   const auto before = clone_state_dict(state_dict(*G));
   const std::string src = (a / "init/G.pth").string();
   std::string msg;
@@ -203,7 +203,7 @@ TEST_CASE("loading a wrong architecture reports every mismatch at once") {
 
   // Extra and missing keys on an otherwise matching dict.
   const Config cfg_a = Config::from_json(Json::parse_file((a / "config.json").string()), "cfg");
-  auto Ga = make_generator(cfg_a);
+  auto Ga = make_generator(model_config(cfg_a));
   auto sd = torchfile::load_state_dict(src);
   sd.insert("blocks.99.extra", torch::zeros({1}));
   StateDict partial;
@@ -232,12 +232,12 @@ TEST_CASE("seeded construction reproduces the reference's initial weights bit-ex
   CHECK(cfg.resolution == 32);
 
   torch::manual_seed(cfg.seed);
-  auto G = make_generator(cfg);
-  auto D = make_discriminator(cfg);
+  auto G = make_generator(model_config(cfg));
+  auto D = make_discriminator(model_config(cfg));
   Config ema_cfg = cfg;
   ema_cfg.skip_init = true;
   ema_cfg.no_optim = true;
-  auto G_ema = make_generator(ema_cfg);  // draws its default inits and u buffers, as the reference
+  auto G_ema = make_generator(model_config(ema_cfg));  // draws its default inits and u buffers, as the reference
   load_state_dict(*G_ema, state_dict(*G), "G");
 
   const std::vector<std::pair<std::string, torch::nn::Module*>> nets = {
@@ -261,8 +261,8 @@ TEST_CASE("BigGAN-deep state dict keys and shapes equal the reference's") {
   const auto cfg_path = test_data("biggan_deep64_config.json");
   std::cout << "models BigGAN-deep keys: " << cfg_path.filename().string() << "\n";
   const Config cfg = Config::from_json(Json::parse_file(cfg_path.string()), cfg_path.string());
-  auto G = make_generator(cfg);
-  auto D = make_discriminator(cfg);
+  auto G = make_generator(model_config(cfg));
+  auto D = make_discriminator(model_config(cfg));
   CHECK(key_list(state_dict(*G)) == read_text(test_data("biggan_deep64_G_keys.txt")));
   CHECK(key_list(state_dict(*D)) == read_text(test_data("biggan_deep64_D_keys.txt")));
 }
@@ -274,8 +274,8 @@ namespace {
 void check_seeded_init(const fs::path& dir) {
   const Config cfg = Config::from_json(Json::parse_file((dir / "config.json").string()), "cfg");
   torch::manual_seed(cfg.seed);
-  auto G = make_generator(cfg);
-  auto D = make_discriminator(cfg);
+  auto G = make_generator(model_config(cfg));
+  auto D = make_discriminator(model_config(cfg));
   for (const auto& [file, net] :
        std::vector<std::pair<std::string, torch::nn::Module*>>{{"G.pth", G.get()}, {"D.pth", D.get()}}) {
     auto want = torchfile::load_state_dict((dir / "init" / file).string());
@@ -341,14 +341,14 @@ TEST_CASE("resolution 512 builds G only; unsupported configurations are clear er
   c.n_classes = 2;
   c.G_attn = "0";
   torch::manual_seed(0);
-  auto G = make_generator(c);
+  auto G = make_generator(model_config(c));
   CHECK(state_dict(*G).contains("blocks.6.0.conv1.weight"));
-  CHECK_THROWS_WITH(make_discriminator(c), Catch::Contains("resolution 512"));
+  CHECK_THROWS_WITH(make_discriminator(model_config(c)), Catch::Contains("resolution 512"));
   c.model = "BigGANdeep";
-  CHECK_THROWS_WITH(make_generator(c), Catch::Contains("512"));
+  CHECK_THROWS_WITH(make_generator(model_config(c)), Catch::Contains("512"));
   c = Config();
   c.G_init = "kaiming";
-  CHECK_THROWS_WITH(make_generator(c), Catch::Contains("G_init"));
+  CHECK_THROWS_WITH(make_generator(model_config(c)), Catch::Contains("G_init"));
 }
 
 TEST_CASE("myBN standing statistics") {
@@ -360,7 +360,7 @@ TEST_CASE("myBN standing statistics") {
   c.G_attn = "0";
   c.mybn = true;
   torch::manual_seed(0);
-  auto G = make_generator(c);
+  auto G = make_generator(model_config(c));
   // 3 blocks x 2 ccbn + output bn
   REQUIRE(initiate_standing_stats(*G) == 7);
   torch::NoGradGuard ng;

@@ -6,11 +6,11 @@
 #include <cmath>
 #include <limits>
 
-#include "libbiggan/models/config.h"
 #include "libbiggan/models/model.h"
-#include "libbiggan/models/state_dict.h"
 #include "libbiggan/serialization/hdf5_file.h"
+#include "libbiggan/serialization/module_state.h"
 #include "libbiggan/serialization/torch_file.h"
+#include "libbiggan/training/config.h"
 #include "libbiggan/training/load_generator.h"
 #include "libbiggan/training/train_state.h"
 #include "libbiggan/util/atomic_file.h"
@@ -53,7 +53,7 @@ fs::path tiny_training_file(const TempDir& dir) {
 void write_generator_folder(const fs::path& dir, const Config& cfg, bool poison_with_nan) {
   fs::create_directories(dir);
   torch::manual_seed(0);
-  Generator G = make_generator(cfg);
+  Generator G = make_generator(model_config(cfg));
   auto sd = state_dict(*G);
   if (poison_with_nan) {
     torch::NoGradGuard ng;

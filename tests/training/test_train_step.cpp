@@ -9,8 +9,8 @@
 #include <map>
 #include <tuple>
 
-#include "libbiggan/models/state_dict.h"
 #include "libbiggan/serialization/hdf5_file.h"
+#include "libbiggan/serialization/module_state.h"
 #include "libbiggan/serialization/torch_file.h"
 #include "libbiggan/training/train_step.h"
 #include "tests/fixtures.h"

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <iostream>
 
-#include "libbiggan/models/state_dict.h"
 #include "libbiggan/serialization/hdf5_file.h"
+#include "libbiggan/serialization/module_state.h"
 #include "libbiggan/serialization/torch_file.h"
 #include "libbiggan/training/train_cli.h"
 #include "libbiggan/util/atomic_file.h"
@@ -203,7 +203,7 @@ TEST_CASE("killing gan-train during saves never leaves an unloadable weights fol
     CHECK(w.state->itr >= 1);
     last_itr = w.state->itr;
     // Every tensor file is complete: the state's config builds a model that takes the weights.
-    auto G = make_generator(w.state->config);
+    auto G = make_generator(model_config(w.state->config));
     REQUIRE_NOTHROW(load_state_dict(*G, w.G, "killed run G.pth"));
   }
   std::cout << "  last save seen at itr " << last_itr << "\n";

@@ -14,7 +14,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "libbiggan/models/state_dict.h"
+#include "libbiggan/serialization/module_state.h"
 #include "libbiggan/serialization/torch_file.h"
 #include "libbiggan/training/train_cli.h"
 #include "libbiggan/util/atomic_file.h"

@@ -3,8 +3,8 @@
 
 #include <iostream>
 
-#include "libbiggan/models/config.h"
 #include "libbiggan/serialization/torch_file.h"
+#include "libbiggan/training/config.h"
 #include "libbiggan/util/error.h"
 #include "tests/fixtures.h"
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "libbiggan/models/model_config.h"
 #include "libbiggan/util/json.h"
 
 namespace c10 {
@@ -182,8 +183,8 @@ struct Config {
   // The reference's base_root pegging (utils.update_config_roots).
   void update_roots();
 
-  // Validation of what the models need (resolution in the arch tables, known init / nl / norm).
-  // Throws biggan::Error naming `source`.
+  // Validation of what the models need (ModelConfig::validate of model_config(*this)) and of
+  // z_var, which every sample is drawn with. Throws biggan::Error naming `source`.
   void validate_model(const std::string& source) const;
   // validate_model plus every training setting: float settings finite, counts and sizes in range,
   // Adam's betas in [0, 1), the log style one float conversion. Run before anything is written.
@@ -193,8 +194,8 @@ struct Config {
 // Throws unless `style` is one printf float conversion (%3.3e): it reaches snprintf.
 void validate_logstyle(const std::string& style, const std::string& source);
 
-// Resolutions with attention, parsed like the reference ('64', '32_64'; '0' means none).
-std::vector<int64_t> parse_attention(const std::string& spec);
+// The model settings of `config` (what G / D are built from; see models/model_config.h).
+ModelConfig model_config(const Config& config);
 
 // utils.imsize_dict / nclass_dict; -1 when the data set name is unknown.
 int64_t dataset_resolution(const std::string& dataset);

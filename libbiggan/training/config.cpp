@@ -1,4 +1,4 @@
-#include "libbiggan/models/config.h"
+#include "libbiggan/training/config.h"
 
 #include <ATen/core/Dict.h>
 #include <ATen/core/ivalue.h>
@@ -110,13 +110,6 @@ std::string number_text(double v) {
   std::ostringstream o;
   o << v;
   return o.str();
-}
-
-bool is_known_init(const std::string& s) {
-  return s == "ortho" || s == "N02" || s == "glorot" || s == "xavier";
-}
-bool is_known_nl(const std::string& s) {
-  return s == "relu" || s == "inplace_relu" || s == "ir";
 }
 
 }  // namespace
@@ -236,35 +229,48 @@ void Config::update_roots() {
   samples_root = base_root + "/samples";
 }
 
+ModelConfig model_config(const Config& c) {
+  ModelConfig m;
+  m.model = c.model;
+  m.resolution = c.resolution;
+  m.n_classes = c.n_classes;
+  m.G_ch = c.G_ch;
+  m.G_depth = c.G_depth;
+  m.G_attn = c.G_attn;
+  m.dim_z = c.dim_z;
+  m.bottom_width = c.bottom_width;
+  m.G_shared = c.G_shared;
+  m.shared_dim = c.shared_dim;
+  m.hier = c.hier;
+  m.G_nl = c.G_nl;
+  m.G_param = c.G_param;
+  m.num_G_SVs = c.num_G_SVs;
+  m.num_G_SV_itrs = c.num_G_SV_itrs;
+  m.G_init = c.G_init;
+  m.D_ch = c.D_ch;
+  m.D_depth = c.D_depth;
+  m.D_attn = c.D_attn;
+  m.D_wide = c.D_wide;
+  m.output_dim = c.output_dim;
+  m.D_nl = c.D_nl;
+  m.D_param = c.D_param;
+  m.num_D_SVs = c.num_D_SVs;
+  m.num_D_SV_itrs = c.num_D_SV_itrs;
+  m.D_init = c.D_init;
+  m.norm_style = c.norm_style;
+  m.cross_replica = c.cross_replica;
+  m.mybn = c.mybn;
+  m.BN_eps = c.BN_eps;
+  m.SN_eps = c.SN_eps;
+  m.skip_init = c.skip_init;
+  return m;
+}
+
 void Config::validate_model(const std::string& source) const {
-  if (model != "BigGAN" && model != "BigGANdeep")
-    throw input_error(source, "model must be BigGAN or BigGANdeep, got '" + model + "'");
-  const std::vector<int64_t> g_res =
-      model == "BigGAN" ? std::vector<int64_t>{32, 64, 128, 256, 512}
-                        : std::vector<int64_t>{32, 64, 128, 256};
-  if (std::find(g_res.begin(), g_res.end(), resolution) == g_res.end())
-    throw input_error(source, "no " + model + " architecture for resolution " +
-                                  std::to_string(resolution));
-  if (!is_known_init(G_init)) throw input_error(source, "unknown G_init '" + G_init + "'");
-  if (!is_known_init(D_init)) throw input_error(source, "unknown D_init '" + D_init + "'");
-  if (!is_known_nl(G_nl)) throw input_error(source, "unknown G_nl '" + G_nl + "'");
-  if (!is_known_nl(D_nl)) throw input_error(source, "unknown D_nl '" + D_nl + "'");
-  if (norm_style != "bn" && norm_style != "in" && norm_style != "gn" && norm_style != "nonorm")
-    throw input_error(source, "norm_style '" + norm_style +
-                                  "' is not one of bn, in, gn, nonorm (the reference's ccbn "
-                                  "has no other branch)");
-  if (G_ch <= 0 || D_ch <= 0 || dim_z <= 0 || n_classes <= 0 || bottom_width <= 0)
-    throw input_error(source, "G_ch, D_ch, dim_z, n_classes and bottom_width must be positive");
-  if (num_G_SVs < 1 || num_D_SVs < 1 || num_G_SV_itrs < 1 || num_D_SV_itrs < 1)
-    throw input_error(source, "SV counts and SV iterations must be at least 1");
-  if (G_depth < 1 || D_depth < 1) throw input_error(source, "G_depth and D_depth must be >= 1");
-  // Numbers the layers divide by or scale with: NaN, infinite or non-positive ones poison every output.
-  const std::pair<const char*, double> positive[] = {{"BN_eps", BN_eps}, {"SN_eps", SN_eps}, {"z_var", z_var}};
-  for (const auto& [name, v] : positive)
-    if (!std::isfinite(v) || v <= 0)
-      throw input_error(source, std::string(name) + " must be a positive finite number, got " + number_text(v));
-  parse_attention(G_attn);
-  parse_attention(D_attn);
+  model_config(*this).validate(source);
+  // z_var is no model setting, but every sample is drawn with it.
+  if (!std::isfinite(z_var) || z_var <= 0)
+    throw input_error(source, "z_var must be a positive finite number, got " + number_text(z_var));
 }
 
 void Config::validate_training(const std::string& source) const {
@@ -315,20 +321,6 @@ void validate_logstyle(const std::string& style, const std::string& source) {
   static const std::regex kOneFloat(R"(%[-+ #0]*[0-9]{0,3}(\.[0-9]{1,3})?[eEfFgG])");
   if (!std::regex_match(style, kOneFloat))
     throw input_error(source, "--logstyle '" + style + "': expected one printf float format like %3.3e");
-}
-
-std::vector<int64_t> parse_attention(const std::string& spec) {
-  std::vector<int64_t> out;
-  std::stringstream ss(spec);
-  std::string item;
-  while (std::getline(ss, item, '_')) {
-    char* end = nullptr;
-    long long v = std::strtoll(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0')
-      throw Error("attention spec '" + spec + "': '" + item + "' is not an integer");
-    out.push_back(v);
-  }
-  return out;
 }
 
 int64_t dataset_resolution(const std::string& d) {
