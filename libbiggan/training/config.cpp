@@ -104,7 +104,6 @@ void set_from_text(std::string& f, const std::string& text, const std::string&,
                    const std::string&) {
   f = text;
 }
-void set_from_text(bool&, const std::string&, const std::string&, const std::string&) {}
 
 std::string number_text(double v) {
   std::ostringstream o;
