@@ -2,6 +2,8 @@
 // pairwise update: block means and centred scatter matrices merged exactly), so that moments of a
 // whole data set never need the N×d feature matrix in memory.
 #pragma once
+#include <torch/torch.h>
+
 #include <string>
 
 namespace biggan::metrics {

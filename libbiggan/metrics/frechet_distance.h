@@ -3,6 +3,8 @@
 // symmetric PSD matrix S1^½ S2 S1^½ (similar to S1 S2), so two symmetric eigendecompositions replace
 // the general matrix square root (scipy's sqrtm) or the reference's Newton–Schulz iteration.
 #pragma once
+#include <torch/torch.h>
+
 #include <string>
 
 namespace biggan::metrics {

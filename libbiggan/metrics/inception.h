@@ -6,6 +6,8 @@
 // Parameter and buffer names equal the keys of the standard weight files
 // (inception_v3_google-0cc3c7bd.pth, pt_inception-2015-12-05-6726825d.pth).
 #pragma once
+#include <torch/torch.h>
+
 #include <string>
 #include <utility>
 

@@ -3,6 +3,7 @@
 // remainder is dropped), IS_k = exp(mean_i KL(p_i || mean_j p_j)) per chunk; the mean and the
 // population standard deviation (np.std) of the IS_k. Computed in float64; 0·log 0 counts as 0.
 #pragma once
+#include <torch/torch.h>
 
 namespace biggan::metrics {
 

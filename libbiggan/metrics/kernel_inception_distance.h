@@ -2,6 +2,8 @@
 // between two feature sets with the cubic polynomial kernel k(x, y) = (xᵀy / d + 1)³, averaged over
 // random subsets (the literature's 100 subsets of 1000; smaller subsets when there are fewer features).
 #pragma once
+#include <torch/torch.h>
+
 #include <cstdint>
 
 namespace biggan::metrics {

@@ -2,6 +2,8 @@
 // through a pipe, with no temporary files. The format is documented in docs/stream-format.md:
 // a header frame, image frames (uint8 or float32 N×C×H×W plus optional int64 labels), an end frame.
 #pragma once
+#include <torch/torch.h>
+
 #include <iosfwd>
 #include <map>
 #include <memory>
