@@ -38,7 +38,7 @@ Generator tiny_generator() {
   c.dim_z = 8;
   c.G_attn = c.D_attn = "0";
   torch::manual_seed(0);
-  Generator G = make_generator(c);
+  Generator G = make_generator(model_config(c));
   G->eval();
   return G;
 }
