@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "libbiggan/training/config.h"
 #include "libbiggan/training/sample_plan.h"
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/common_flags.h"
@@ -39,14 +40,6 @@ std::vector<double> curve_values(const std::string& spec) {
   const auto n = static_cast<int64_t>(std::ceil((stop - start) / step));
   std::vector<double> out;
   for (int64_t i = 0; i < n; ++i) out.push_back(start + i * step);
-  return out;
-}
-
-std::vector<std::string> split_words(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string w;
-  while (ss >> w) out.push_back(w);
   return out;
 }
 
@@ -82,7 +75,7 @@ SamplePlan plan_from_flags(const cxxopts::ParseResult& args) {
   plan.source.which = args["which"].as<std::string>();
   plan.source.suffix = args["suffix"].as<std::string>();
   if (args.count("config-json")) plan.source.config_json = args["config-json"].as<std::string>();
-  plan.source.flags = split_words(args["flags"].as<std::string>());
+  plan.source.flags = split_flags(args["flags"].as<std::string>());
   plan.batch_stats = batch_stats;
   plan.accumulate_stats = args.count("accumulate-stats") > 0;
   if (args.count("num-standing-accumulations"))
