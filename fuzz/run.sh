@@ -33,6 +33,16 @@ for r in "${readers[@]}"; do
   crashes=$(find "$artifacts" -type f | wc -l)
   printf '%-14s rc=%d runs=%s seconds=%s crash_files=%s corpus=%s\n' "$r" "$rc" "$runs" "$secs" "$crashes" \
     "$(ls "$build/corpus/$r" | wc -l)"
-  [ "$rc" -eq 0 ] || status=1
+  if [ "$rc" -ne 0 ]; then
+    status=1
+    # What CI logs must hold to reproduce a finding: the report's key lines and each input (base64;
+    # decode with `base64 -d > fuzz/corpus/<reader>/regress-...`).
+    grep -a -m 5 -E 'escaped exception|error message is not one line|ERROR:|SUMMARY:|runtime error' "$log" |
+      cut -c1-300 | sed "s/^/  $r: /"
+    for f in "$artifacts"/*; do
+      [ -f "$f" ] || continue
+      echo "  $r: $(basename "$f") ($(stat -c %s "$f") bytes, base64): $(head -c 3000 "$f" | base64 -w0)"
+    done
+  fi
 done
 exit $status

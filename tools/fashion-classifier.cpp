@@ -21,6 +21,7 @@
 #include "libbiggan/util/json.h"
 #include "libbiggan/util/flag_checks.h"
 #include "libbiggan/util/progress.h"
+#include "libbiggan/util/provenance.h"
 #include "libbiggan/util/version.h"
 
 using namespace biggan;
@@ -124,6 +125,7 @@ int train_command(int argc, char** argv) {
     j.set("threads", Json(threads));
     j.set("architecture", Json(o.arch.describe()));
     j.set("out", Json(args["out"].as<std::string>()));
+    j.set("provenance", biggan::provenance_json());
     std::cout << j.dump() << "\n";
   } else {
     std::printf("test accuracy: %.2f %% (%lld images)\ntraining time: %.1f s\nwrote %s\n", 100 * acc,
@@ -198,6 +200,7 @@ int score_command(int argc, char** argv) {
     j.set("samples", scores_to_json(s));
     if (floor) j.set("floor", scores_to_json(*floor));
     j.set("real_images", Json(real.images.size(0)));
+    j.set("provenance", biggan::provenance_json());
     std::cout << j.dump() << "\n";
   } else {
     std::printf("real reference: %s (%lld images)\n", args["real"].as<std::string>().c_str(),

@@ -18,6 +18,7 @@
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/json.h"
 #include "libbiggan/util/flag_checks.h"
+#include "libbiggan/util/provenance.h"
 
 using namespace biggan;
 using namespace biggan::metrics;
@@ -148,6 +149,7 @@ std::string report(const std::vector<Side>& sides, const Scores& s, const ScoreO
     std::snprintf(line, sizeof line, "conditional accuracy: %.2f %%", 100 * s.conditional_accuracy);
     text << line << label << "\n";
   }
+  if (json) j.set("provenance", biggan::provenance_json());
   return json ? j.dump() + "\n" : text.str();
 }
 

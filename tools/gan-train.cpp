@@ -7,6 +7,7 @@
 #include "libbiggan/util/version.h"
 
 int main(int argc, char** argv) {
+  biggan::record_invocation("gan-train", argc, argv);
   return biggan::run_tool("gan-train", [&] {
     biggan::TrainCommand cmd;
     try {
@@ -40,6 +41,8 @@ int main(int argc, char** argv) {
     std::cerr << "gan-train: stopped at itr " << state.itr << "; weights in " << trainer.paths().weights.string() << "\n";
     // Interrupted by a signal: saved, but not finished (a Makefile must not call the run trained).
     if (trainer.stop_signal() > 0) return 128 + trainer.stop_signal();
+    // Stopped by --stop_on_collapse: saved, and the pre-collapse save kept, but not a finished run.
+    if (trainer.stopped() && trainer.collapse() && cmd.options.stop_on_collapse) return 3;
     return 0;
   });
 }

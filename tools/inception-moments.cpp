@@ -9,6 +9,7 @@
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/common_flags.h"
 #include "libbiggan/util/json.h"
+#include "libbiggan/util/provenance.h"
 
 using namespace biggan;
 using namespace biggan::metrics;
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
       j.set("random_weights", extractor->random_weights());
       if (is.splits) j.set("IS_mean", is.mean), j.set("IS_std", is.std);
       j.set("seconds", r.seconds);
+      j.set("provenance", biggan::provenance_json());
       std::cout << j.dump() << "\n";
     } else {
       std::cout << "wrote " << out << ": mu [" << r.moments.mu.numel() << "], sigma [" << r.moments.mu.numel() << ", "

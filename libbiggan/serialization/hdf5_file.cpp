@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "libbiggan/util/error.h"
+#include "libbiggan/util/provenance.h"
 
 namespace biggan::h5 {
 namespace {
@@ -43,7 +44,13 @@ File File::create(const std::string& path) {
   quiet_errors();
   hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (id < 0) throw input_error(path, "cannot create HDF5 file (directory missing or not writable?)");
-  return File(id, path);
+  File f(id, path);
+  // Every HDF5 file we write says who wrote it (util/provenance.h), as root attributes.
+  const auto who = provenance();
+  f.set_attr("/", "biggan_tool", who.tool);
+  f.set_attr("/", "biggan_version", who.version);
+  f.set_attr("/", "biggan_command_line", who.command_line);
+  return f;
 }
 
 File::File(File&& o) noexcept : id_(o.id_), path_(std::move(o.path_)) { o.id_ = -1; }
@@ -175,6 +182,13 @@ torch::Tensor File::read_rows(const std::string& dataset, int64_t start, int64_t
                                 ") out of range for " + std::to_string(dims[0]) + " rows");
   std::vector<int64_t> out_dims = dims;
   out_dims[0] = count;
+  // LibTorch sizes even an empty tensor from every dimension: refuse extents it would overflow on.
+  uint64_t extent = 1;
+  for (int64_t d : out_dims)
+    if (d > 0 && extent > (uint64_t(1) << 56) / uint64_t(d))
+      throw input_error(what, "dataset shape " + c10::str(c10::IntArrayRef(dims)) + " is too large");
+    else if (d > 0)
+      extent *= uint64_t(d);
   auto t = torch::empty(out_dims, torch::TensorOptions().dtype(dtype));
   if (count == 0) return t;
   Handle fspace(H5Dget_space(d), H5Sclose);

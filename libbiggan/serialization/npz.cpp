@@ -5,6 +5,7 @@
 #include "libbiggan/serialization/zip_archive.h"
 #include "libbiggan/util/atomic_file.h"
 #include "libbiggan/util/error.h"
+#include "libbiggan/util/provenance.h"
 
 namespace biggan::npz {
 namespace {
@@ -75,13 +76,18 @@ torch::Tensor parse_npy(const std::string& b, const std::string& what) {
   p = value_of(h, "fortran_order", what);
   bool fortran = h.compare(p, 4, "True") == 0;
   if (!fortran && h.compare(p, 5, "False") != 0) throw input_error(what, "npy: bad fortran_order");
+  const size_t after = p + (fortran ? 4 : 5);  // "Truee" is not True
+  if (after < h.size() && h[after] != ',' && h[after] != ' ' && h[after] != '}')
+    throw input_error(what, "npy: bad fortran_order");
 
   p = value_of(h, "shape", what);
   if (p >= h.size() || h[p] != '(') throw input_error(what, "npy: bad shape");
   auto close = h.find(')', p);
   if (close == std::string::npos) throw input_error(what, "npy: bad shape");
   std::vector<int64_t> shape;
-  uint64_t count = 1;
+  // count: elements; extent: the product of the non-zero dimensions, bounded too, because LibTorch
+  // sizes even an empty tensor's storage from all of them (fuzz_npy: (0, 20, 777777777779, ...)).
+  uint64_t count = 1, extent = 1;
   for (size_t i = p + 1; i < close;) {
     while (i < close && (h[i] == ' ' || h[i] == ',')) ++i;
     if (i >= close) break;
@@ -93,7 +99,8 @@ torch::Tensor parse_npy(const std::string& b, const std::string& what) {
     }
     if (i < close && h[i] == 'L') ++i;  // python 2 longs
     shape.push_back(int64_t(v));
-    if (v && count > (uint64_t(1) << 56) / v) throw input_error(what, "npy: array too large");
+    if (v && extent > (uint64_t(1) << 56) / v) throw input_error(what, "npy: array too large");
+    if (v) extent *= v;
     count *= v;
   }
   uint64_t data_start = hstart + hlen, nbytes = count * uint64_t(size);
@@ -118,6 +125,13 @@ torch::Tensor parse_npy(const std::string& b, const std::string& what) {
     t = t.permute(perm).contiguous();
   }
   return t;
+}
+
+std::pair<std::string, torch::Tensor> provenance_member() {
+  const std::string text = provenance_json().dump();
+  auto bytes = torch::empty({int64_t(text.size())}, torch::kUInt8);
+  if (!text.empty()) std::memcpy(bytes.data_ptr(), text.data(), text.size());
+  return {"provenance", bytes};
 }
 
 std::string npy_header(c10::ScalarType dtype, c10::IntArrayRef sizes) {

@@ -9,6 +9,7 @@
 
 #include "libbiggan/util/atomic_file.h"
 #include "libbiggan/util/error.h"
+#include "libbiggan/util/provenance.h"
 
 namespace biggan {
 namespace {
@@ -160,6 +161,9 @@ void JsonlLogger::log(Json record) {
     double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     record.set("_stamp", now);
   }
+  // The first record of each run (a fresh start or a resume) says who wrote what follows.
+  if (!wrote_) record.set("provenance", provenance_json());
+  wrote_ = true;
   std::ofstream out(file_, std::ios::app);
   if (!out) throw input_error(file_.string(), "cannot append to log");
   out << record.dump() << "\n";

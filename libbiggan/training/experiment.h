@@ -40,7 +40,7 @@ class MetricTextLogger {
 };
 
 // Appends one JSON object per line (flushed each time), optionally adding "_stamp" (unix time) as
-// utils.MetricsLogger does. With `reinitialize`, an existing file is removed first.
+// utils.MetricsLogger does. The first record a logger writes also holds "provenance" (util/provenance.h). With `reinitialize`, an existing file is removed first.
 class JsonlLogger {
  public:
   JsonlLogger(std::filesystem::path file, bool reinitialize, bool stamp);
@@ -50,6 +50,7 @@ class JsonlLogger {
  private:
   std::filesystem::path file_;
   bool stamp_;
+  bool wrote_ = false;
 };
 
 // For a resume from a save at `itr`: removes the records of later iterations (they are trained and

@@ -11,6 +11,7 @@
 #include "libbiggan/training/sample_sinks.h"
 #include "libbiggan/training/sampling.h"
 #include "libbiggan/util/json.h"
+#include "libbiggan/util/provenance.h"
 
 namespace biggan {
 
@@ -92,6 +93,12 @@ void write_main_samples(const SamplePlan& plan, Prepared& p, int64_t sheet_size,
     if (!p.file) {
       h.meta["z_var"] = std::to_string(p.latents.z_var);
       h.meta["truncation"] = std::to_string(p.latents.truncation);
+    }
+    {
+      const auto who = provenance();
+      h.meta["tool"] = who.tool;
+      h.meta["version"] = who.version;
+      h.meta["command_line"] = who.command_line;
     }
     sinks.push_back(std::make_unique<StreamSampleSink>(out, h));
   }

@@ -46,10 +46,13 @@ void Hdf5SampleSink::finish() {
 
 NpzSampleSink::NpzSampleSink(const fs::path& path, const SampleShape& shape) : file_(path) {
   try {
+    const auto provenance = npz::provenance_member();
     npz_ = std::make_unique<npz::StreamWriter>(
         file_.temp().string(),
         std::vector<npz::ArraySpec>{{"x", torch::kUInt8, {shape.count, 3, shape.resolution, shape.resolution}},
-                                    {"y", torch::kInt64, {shape.count}}});
+                                    {"y", torch::kInt64, {shape.count}},
+                                    {provenance.first, torch::kUInt8, {provenance.second.numel()}}});
+    npz_->append(2, provenance.second);
   } catch (const Error& e) {
     file_.rethrow_naming_target(e);
   }

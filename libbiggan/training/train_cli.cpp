@@ -1,5 +1,6 @@
 #include "libbiggan/training/train_cli.h"
 
+#include <cmath>
 #include <sstream>
 
 #include "libbiggan/data/hdf5_dataset.h"
@@ -32,6 +33,14 @@ const OwnFlag kOwnFlags[] = {
     {"device", true, "cpu, cuda or cuda:N (default: cuda when this build and machine have it)"},
     {"progress", false, "one-line progress on stderr even when it is not a terminal"},
     {"no_sheets", false, "do not write sample sheets at saves"},
+    {"stop_on_collapse", false, "end the run (saved, exit 3) when the collapse watchdog fires (docs/collapse.md)"},
+    {"no_collapse_watch", false, "turn the collapse watchdog off"},
+    {"collapse_window", true, "iterations the watchdog averages losses over (default 50)"},
+    {"collapse_d_floor", true, "collapse when D_loss_real + D_loss_fake averages below this... (default 0.1)"},
+    {"collapse_g_rise", true, "...while G_loss averages this much above its lowest average (default 1.0)"},
+    {"collapse_frozen", true, "collapse when every loss moves less than this over the window (default 0.01)"},
+    {"collapse_sv_jump", true, "collapse when a G singular value exceeds this times its recent median (default 2.0)"},
+    {"collapse_score_turn", true, "collapse when FID is this times its best (IS: best / this) two tests running (default 2.0)"},
     {"version", false, "print the version, git commit and LibTorch build, then exit"},
     {"help", false, "show this help"},
 };
@@ -73,6 +82,17 @@ int64_t own_flag_int(const std::string& name, const std::string& value) {
   }
 }
 
+double own_flag_double(const std::string& name, const std::string& value) {
+  try {
+    size_t pos = 0;
+    double v = std::stod(value, &pos);
+    if (pos != value.size() || !std::isfinite(v)) throw std::invalid_argument(value);
+    return v;
+  } catch (const std::exception&) {
+    throw Error("--" + name + ": '" + value + "' is not a finite number");
+  }
+}
+
 // What was parsed of the command line before the reference's flags are applied.
 struct ParsedFlags {
   std::vector<std::string> reference;  // flags for Config::apply_reference_flags
@@ -98,6 +118,14 @@ void apply_own_flag(TrainCommand& cmd, ParsedFlags& parsed, const std::string& n
   else if (n == "device") parsed.device_name = value;
   else if (n == "progress") cmd.options.progress = true;
   else if (n == "no_sheets") cmd.options.sample_sheets = false;
+  else if (n == "stop_on_collapse") cmd.options.stop_on_collapse = true;
+  else if (n == "no_collapse_watch") cmd.options.watch_collapse = false;
+  else if (n == "collapse_window") cmd.options.collapse.window = own_flag_int(n, value);
+  else if (n == "collapse_d_floor") cmd.options.collapse.d_loss_floor = own_flag_double(n, value);
+  else if (n == "collapse_g_rise") cmd.options.collapse.g_loss_rise = own_flag_double(n, value);
+  else if (n == "collapse_frozen") cmd.options.collapse.frozen_tolerance = own_flag_double(n, value);
+  else if (n == "collapse_sv_jump") cmd.options.collapse.sv_jump = own_flag_double(n, value);
+  else if (n == "collapse_score_turn") cmd.options.collapse.score_turn = own_flag_double(n, value);
   else if (n == "help") cmd.help = true;
   else if (n == "version") cmd.version = true;
 }
@@ -165,6 +193,9 @@ void derive_data_settings(TrainCommand& cmd, const std::string& n_classes_text) 
 // Every setting checked before the trainer creates a folder or writes a log.
 void validate_command(TrainCommand& cmd) {
   if (cmd.options.total_itr < 0) throw Error("--total_itr must be >= 0");
+  if (cmd.options.stop_on_collapse && !cmd.options.watch_collapse)
+    throw Error("--stop_on_collapse needs the collapse watchdog, which --no_collapse_watch turns off");
+  CollapseWatchdog check(cmd.options.collapse);  // thresholds out of range: the error, before anything is written
   if (cmd.eval_samples < 1) throw Error("--eval_samples must be at least 1, got " + std::to_string(cmd.eval_samples));
   if (cmd.options.loader_threads < 1)
     throw Error("--loader_threads must be at least 1, got " + std::to_string(cmd.options.loader_threads));

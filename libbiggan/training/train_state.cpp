@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "libbiggan/util/error.h"
+#include "libbiggan/util/provenance.h"
 
 namespace biggan {
 
@@ -19,6 +20,13 @@ c10::IValue TrainState::to_ivalue() const {
   if (epoch_rng_state.defined()) d.insert("epoch_rng_state", epoch_rng_state);
   if (epoch_start_itr >= 0) d.insert("epoch_start_itr", epoch_start_itr);
   if (cuda_rng_state.defined()) d.insert("cuda_rng_state", cuda_rng_state);
+  // Who wrote the save (util/provenance.h); the reference's load_weights reads only its own keys.
+  const auto who = provenance();
+  c10::impl::GenericDict p(c10::StringType::get(), c10::AnyType::get());
+  p.insert("tool", who.tool);
+  p.insert("version", who.version);
+  p.insert("command_line", who.command_line);
+  d.insert("biggan_provenance", p);
   return d;
 }
 

@@ -13,6 +13,7 @@
 
 #include "libbiggan/data/sampler.h"
 #include "libbiggan/serialization/module_state.h"
+#include "libbiggan/serialization/torch_file.h"
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/image_grid.h"
@@ -101,6 +102,10 @@ Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(conf
   train_log_ = std::make_unique<JsonlLogger>(paths_.train_log, fresh, false);
   sv_log_ = std::make_unique<JsonlLogger>(paths_.logs / "sv_log.jsonl", fresh, false);
   test_log_ = std::make_unique<JsonlLogger>(paths_.test_log, fresh, true);
+  if (options_.watch_collapse) {
+    watchdog_ = std::make_unique<CollapseWatchdog>(options_.collapse);
+    collapse_log_ = std::make_unique<JsonlLogger>(paths_.logs / "collapse.jsonl", fresh, true);
+  }
   write_metadata(paths_, config_, Json::object().set("itr", state_.itr).set("epoch", state_.epoch));
 
   // prepare_z_y twice (z_ / y_ for training, then the fixed sheet's), then fixed_z / fixed_y drawn.
@@ -156,6 +161,7 @@ void Trainer::train_iteration(const data::Batch& batch, ProgressMeter& meter) {
   text_log_->log(state_.itr, {{"G_loss", losses.G_loss}, {"D_loss_real", losses.D_loss_real},
                               {"D_loss_fake", losses.D_loss_fake}});
   train_log_->log(losses_json(state_.itr, losses));
+  if (watchdog_) on_collapse(watchdog_->on_losses(state_.itr, losses.G_loss, losses.D_loss_real, losses.D_loss_fake));
   if (options_.on_step) options_.on_step(state_.itr, batch, losses);
   if (c.sv_log_interval > 0 && state_.itr % c.sv_log_interval == 0) {
     auto svs = singular_values(*gan_.G, "G");
@@ -165,6 +171,7 @@ void Trainer::train_iteration(const data::Batch& batch, ProgressMeter& meter) {
     Json j = Json::object().set("itr", state_.itr);
     for (const auto& [k, v] : svs) j.set(k, v);
     sv_log_->log(j);
+    if (watchdog_) on_collapse(watchdog_->on_singular_values(state_.itr, svs));
   }
   char detail[128];
   std::snprintf(detail, sizeof detail, "G_loss %+.3f  D_real %+.3f  D_fake %+.3f", losses.G_loss,
@@ -295,6 +302,7 @@ void Trainer::test() {
   for (const auto& kv : r.items())
     if (!rec.contains(kv.first)) rec.set(kv.first, kv.second);
   test_log_->log(rec);
+  if (watchdog_) on_collapse(watchdog_->on_test(state_.itr, fid, is_mean));
   std::fprintf(stderr, "%sitr %lld: %s IS %.3f +/- %.3f, FID %.4f\n", options_.progress ? "\n" : "",
                static_cast<long long>(state_.itr), options_.evaluator->name().c_str(), is_mean,
                r["IS_std"].as_double(), fid);
@@ -321,7 +329,7 @@ void Trainer::plots() {
       if (std::getline(in, first)) {
         const Json record = Json::parse(first);
         for (const auto& kv : record.items())
-          if (kv.first != "itr") keys.push_back(kv.first);
+          if (kv.first != "itr" && kv.second.is_number()) keys.push_back(kv.first);
       }
       o.title = name_ + ": singular values";
       plot_jsonl(paths_.logs / "sv_log.jsonl", keys, paths_.logs / "singular_values.png", o);
@@ -330,6 +338,50 @@ void Trainer::plots() {
     // Plots are a convenience: a failure is reported, never fatal to training.
     std::cerr << "gan-train: plots not updated: " << e.what() << "\n";
   }
+}
+
+// A collapse: logged (collapse.jsonl, stderr), the last save before it kept, and the run stopped
+// when asked (the loop ends after this iteration, saving as on a signal).
+void Trainer::on_collapse(const std::optional<CollapseEvent>& event) {
+  if (!event) return;
+  collapse_ = event;
+  const std::string kept = keep_precollapse_save(event->onset_itr);
+  collapse_log_->log(Json::object()
+                         .set("itr", event->itr)
+                         .set("onset_itr", event->onset_itr)
+                         .set("signal", event->signal)
+                         .set("detail", event->detail)
+                         .set("kept", kept));
+  std::fprintf(stderr, "%sgan-train: collapse at itr %lld (%s: %s); %s%s\n", options_.progress ? "\n" : "",
+               static_cast<long long>(event->itr), event->signal.c_str(), event->detail.c_str(), kept.c_str(),
+               options_.stop_on_collapse ? "; stopping (--stop_on_collapse)" : "");
+  if (options_.stop_on_collapse) g_stop.store(kStopRequested);
+}
+
+// The newest save (main, rolling copies, best copies) made at or before `onset_itr`, copied to the
+// suffix "precollapse", where no later save rotates it out. Returns what was done, as a sentence.
+std::string Trainer::keep_precollapse_save(int64_t onset_itr) {
+  std::vector<std::string> suffixes{""};
+  for (int64_t k = 0; k < config_.num_save_copies; ++k) suffixes.push_back("copy" + std::to_string(k));
+  for (int64_t k = 0; k < config_.num_best_copies; ++k) suffixes.push_back("best" + std::to_string(k));
+  std::string chosen;
+  int64_t chosen_itr = -1;
+  for (const auto& suffix : suffixes) {
+    try {
+      const auto file = verified_weights_file(paths_.weights, suffix, "state_dict");
+      const auto itr = TrainState::from_ivalue(torchfile::load(file.string()), file.string()).itr;
+      if (itr <= onset_itr && itr > chosen_itr) chosen = suffix, chosen_itr = itr;
+    } catch (const Error&) {  // no such save (yet), or unreadable: not a candidate
+    }
+  }
+  if (chosen_itr < 0) return "no save predates itr " + std::to_string(onset_itr) + ", so none is kept";
+  try {
+    save_weights_folder(paths_.weights, "precollapse", load_weights_folder(paths_.weights, chosen, {"G", "state_dict"}));
+  } catch (const Error& e) {
+    return std::string("keeping the save of itr ") + std::to_string(chosen_itr) + " failed: " + e.what();
+  }
+  return "the save of itr " + std::to_string(chosen_itr) + " is kept as " +
+         (paths_.weights / weights_file_name("G", "precollapse")).string() + " and its siblings (--suffix precollapse)";
 }
 
 }  // namespace biggan

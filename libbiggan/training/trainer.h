@@ -10,9 +10,11 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "libbiggan/data/batch_loader.h"
+#include "libbiggan/training/collapse_watchdog.h"
 #include "libbiggan/training/config.h"
 #include "libbiggan/training/evaluator.h"
 #include "libbiggan/training/experiment.h"
@@ -29,6 +31,11 @@ struct TrainerOptions {
   torch::Device device = torch::kCPU;  // where G, D and the training step live (the data stays on the CPU)
   std::shared_ptr<Evaluator> evaluator;  // null: tests are skipped (logged as such)
   bool sample_sheets = true;             // sheets at every save
+  // The collapse watchdog (training/collapse_watchdog.h): warns, logs logs/<name>/collapse.jsonl and
+  // keeps the last save before the collapse as the suffix "precollapse"; optionally stops the run.
+  bool watch_collapse = true;
+  bool stop_on_collapse = false;
+  CollapseThresholds collapse;
   // Called after every step (tests use it to compare the data order and the losses).
   std::function<void(int64_t itr, const data::Batch& batch, const StepLosses& losses)> on_step;
 };
@@ -46,6 +53,8 @@ class Trainer {
   // for request_stop or none). gan-train exits 128 + that number, as a shell reports a signal.
   bool stopped() const { return stopped_; }
   int stop_signal() const { return stop_signal_; }
+  // After run(): the collapse the watchdog reported, if any (with stop_on_collapse, the reason of the stop).
+  const std::optional<CollapseEvent>& collapse() const { return collapse_; }
   const ExperimentPaths& paths() const { return paths_; }
   Gan& gan() { return gan_; }
 
@@ -63,6 +72,8 @@ class Trainer {
   void test();
   void sample_sheets();
   void plots();
+  void on_collapse(const std::optional<CollapseEvent>& event);
+  std::string keep_precollapse_save(int64_t onset_itr);
 
   Config config_;
   TrainerOptions options_;
@@ -73,7 +84,9 @@ class Trainer {
   std::shared_ptr<data::HDF5Dataset> data_;
   torch::Tensor fixed_z_, fixed_y_;
   std::unique_ptr<MetricTextLogger> text_log_;
-  std::unique_ptr<JsonlLogger> train_log_, test_log_, sv_log_;
+  std::unique_ptr<JsonlLogger> train_log_, test_log_, sv_log_, collapse_log_;
+  std::unique_ptr<CollapseWatchdog> watchdog_;
+  std::optional<CollapseEvent> collapse_;
   std::unique_ptr<TrainStep> step_;
   int64_t last_save_itr_ = -1, last_test_itr_ = -1;
   bool stopped_ = false;

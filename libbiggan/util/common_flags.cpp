@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "libbiggan/util/cli.h"
+#include "libbiggan/util/provenance.h"
 #include "libbiggan/util/version.h"
 
 namespace biggan {
@@ -28,6 +29,7 @@ std::optional<CommonFlags> parse_tool_flags(cxxopts::Options& options, int argc,
                                             const std::string& json_help) {
   add_common_flags(options, which, json_help);
   args = options.parse(argc, argv);
+  record_invocation(options.program(), argc, argv);
   if (args.count("help")) {
     std::cout << options.help() << "\n";
     return std::nullopt;

@@ -196,3 +196,12 @@ TEST_CASE("an empty .npy array parses (no copy from a null data pointer: UBSan f
   CHECK(t.sizes() == torch::IntArrayRef({0, 4}));
   CHECK(t.scalar_type() == torch::kFloat);
 }
+
+TEST_CASE("an empty .npy array with huge other dimensions is refused, not a LibTorch overflow (fuzz_npy)") {
+  std::string header = "{'descr': '<f4', 'fortran_order': True, 'shape': (0, 20, 7777777, 777777777779), }\n";
+  std::string npy = std::string("\x93NUMPY\x01\x00", 8) + char(header.size()) + char(0) + header;
+  CHECK_THROWS_WITH(npz::parse_npy(npy, "e.npy"), Catch::StartsWith("e.npy") && Catch::Contains("too large"));
+  std::string truee = "{'descr': '<f4', 'fortran_order': Truee, 'shape': (1,), }\n";
+  CHECK_THROWS_WITH(npz::parse_npy(std::string("\x93NUMPY\x01\x00", 8) + char(truee.size()) + char(0) + truee + "abcd", "t.npy"),
+                    Catch::Contains("bad fortran_order"));
+}

@@ -258,3 +258,48 @@ TEST_CASE("gan-train writes the reference's log files with its keys") {
   CHECK(std::filesystem::exists(p.logs / "losses.png"));
   CHECK(std::filesystem::exists(p.logs / "fid.png"));
 }
+
+TEST_CASE("a collapse is logged, the save before it kept as precollapse, and --stop_on_collapse stops") {
+  torch::set_num_threads(2);
+  test::TempDir tmp;
+  {  // 30 iterations, a save every 10 with two rolling copies, no watchdog
+    auto cmd = parse_train_command(small_run_args(
+        tmp.path, {"--total_itr", "30", "--save_every", "10", "--num_save_copies", "2", "--no_collapse_watch"}));
+    Trainer(cmd.config, cmd.options).run();
+  }
+  // Resumed with thresholds that any losses meet: the watchdog (it starts afresh on a resume) fires
+  // once its window of 5 is full, at itr 35, its evidence starting at 35 - 2 * 5 = 25: the newest
+  // save at or before that is itr 20's (copy1; copy0 holds itr 30 and the main save too).
+  auto cmd = parse_train_command(small_run_args(
+      tmp.path, {"--total_itr", "60", "--save_every", "10", "--num_save_copies", "2", "--resume", "--collapse_window", "5",
+                 "--collapse_d_floor", "1e9", "--collapse_g_rise", "0", "--stop_on_collapse"}));
+  Trainer trainer(cmd.config, cmd.options);
+  auto state = trainer.run();
+  REQUIRE(trainer.collapse());
+  CHECK(trainer.collapse()->itr == 35);
+  CHECK(trainer.collapse()->onset_itr == 25);
+  CHECK(trainer.stopped());
+  CHECK(state.itr == 35);
+  auto kept = load_weights_folder(trainer.paths().weights, "precollapse", {"G", "state_dict"});
+  CHECK(kept.state->itr == 20);
+  auto at_20 = load_weights_folder(trainer.paths().weights, "copy1", {"G", "state_dict"});
+  REQUIRE(at_20.state->itr == 20);
+  check_equal_state(kept.G, at_20.G, "precollapse G");
+  auto log = read_file(trainer.paths().logs / "collapse.jsonl");
+  auto rec = Json::parse(log.substr(0, log.find('\n')));
+  CHECK(rec["itr"].as_int() == 35);
+  CHECK(rec["signal"].as_string() == "losses");
+  CHECK(rec["kept"].as_string().find("itr 20") != std::string::npos);
+  // Provenance: the save and the first record of each run's logs say who wrote them.
+  auto state_ivalue = torchfile::load(verified_weights_file(trainer.paths().weights, "", "state_dict").string());
+  CHECK(state_ivalue.toGenericDict().contains("biggan_provenance"));
+  auto train_log = read_file(trainer.paths().train_log);
+  CHECK(Json::parse(train_log.substr(0, train_log.find('\n'))).contains("provenance"));
+  // Out-of-range thresholds and a contradiction are refused before anything is written.
+  CHECK_THROWS_WITH(parse_train_command(small_run_args(tmp.path, {"--collapse_sv_jump", "0.5"})),
+                    Catch::Contains("sv_jump"));
+  CHECK_THROWS_WITH(parse_train_command(small_run_args(tmp.path, {"--collapse_window", "x"})),
+                    Catch::Contains("--collapse_window"));
+  CHECK_THROWS_WITH(parse_train_command(small_run_args(tmp.path, {"--stop_on_collapse", "--no_collapse_watch"})),
+                    Catch::Contains("--no_collapse_watch"));
+}
