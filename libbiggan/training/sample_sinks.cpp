@@ -1,6 +1,7 @@
 #include "libbiggan/training/sample_sinks.h"
 
 #include "libbiggan/serialization/hdf5_rows.h"
+#include "libbiggan/serialization/npz.h"
 #include "libbiggan/training/sampling.h"
 #include "libbiggan/util/error.h"
 
