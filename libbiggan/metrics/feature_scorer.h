@@ -35,8 +35,8 @@ class FeatureScorer {
   const torch::Tensor& reference_features() const { return reference_features_; }
   FeatureExtractor& extractor() const { return *extractor_; }
   const FeatureRunOptions& run_options() const { return run_; }
-  // The reference features' k-NN radii (manifold_metrics.h), computed on first use and kept.
-  const torch::Tensor& reference_radii(int k) const;
+  // The reference features' squared k-NN radii (manifold_metrics.h), computed on first use and kept.
+  const torch::Tensor& reference_squared_radii(int k) const;
 
  private:
   std::shared_ptr<FeatureExtractor> extractor_;

@@ -9,8 +9,12 @@
 // Inside a ball means distance <= radius for precision / recall (Kynkäänniemi et al.'s code, as
 // stylegan2-ada), distance < radius for density / coverage (Naeem et al.'s prdc code).
 //
-// Distances are Euclidean, computed in float64 one block of rows at a time (at most about
-// kManifoldBlockElements distances in memory), so 50k × 50k sets never build an N×N matrix.
+// Distances are Euclidean, compared squared, computed in float64 one block of rows at a time (at most
+// about kManifoldBlockElements distances in memory), so 50k × 50k sets never build an N×N matrix. A
+// block comes from one GEMM (‖a‖² + ‖b‖² − 2abᵀ), whose rounding depends on which set is the rows;
+// every distance within that rounding of the radius it is compared with (and every radius) is
+// recomputed coordinate by coordinate, which gives d(a, b) = d(b, a) exactly, so that ties (identical
+// sets, duplicates) are decided the same way whichever pass meets them.
 #pragma once
 #include <torch/torch.h>
 
@@ -20,8 +24,8 @@ namespace biggan::metrics {
 
 inline constexpr int kPrecisionRecallK = 3;
 inline constexpr int kDensityCoverageK = 5;
-// Distances held at once per block (32 MiB of float64).
-inline constexpr int64_t kManifoldBlockElements = int64_t(1) << 22;
+// Distances per block (16 MiB of float64; a few such tensors live at once).
+inline constexpr int64_t kManifoldBlockElements = int64_t(1) << 21;
 
 struct PrecisionRecall {
   double precision = 0, recall = 0;
@@ -33,15 +37,18 @@ struct DensityCoverage {
   int k = kDensityCoverageK;
 };
 
-// For each row of `features` [N, d] the distance to its k-th nearest other row (float64 [N]).
-// N must exceed k. `block_rows` > 0 forces the rows per block (tests); 0 picks them from the budget.
+// For each row of `features` [N, d] the squared distance to its k-th nearest other row (float64
+// [N]). N must exceed k. `block_rows` > 0 forces the rows per block (tests); 0: from the budget.
+torch::Tensor knn_squared_radii(const torch::Tensor& features, int k, int64_t block_rows = 0);
+// The same, not squared.
 torch::Tensor knn_radii(const torch::Tensor& features, int k, int64_t block_rows = 0);
 
 // real [N, d] and fake [M, d] features (any float dtype, on the CPU or not); both N and M must exceed
-// k. `real_radii` (knn_radii(real, k)), when given, saves recomputing them for a fixed reference.
+// k. `real_squared_radii` (knn_squared_radii(real, k)), when given, saves recomputing them for a
+// fixed reference.
 PrecisionRecall precision_recall(const torch::Tensor& real, const torch::Tensor& fake, int k = kPrecisionRecallK,
-                                 const torch::Tensor& real_radii = {}, int64_t block_rows = 0);
+                                 const torch::Tensor& real_squared_radii = {}, int64_t block_rows = 0);
 DensityCoverage density_coverage(const torch::Tensor& real, const torch::Tensor& fake, int k = kDensityCoverageK,
-                                 const torch::Tensor& real_radii = {}, int64_t block_rows = 0);
+                                 const torch::Tensor& real_squared_radii = {}, int64_t block_rows = 0);
 
 }  // namespace biggan::metrics

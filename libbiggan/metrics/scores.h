@@ -32,9 +32,9 @@ struct ScoreOptions {
   int pr_k = kPrecisionRecallK;
   bool dc = false;       // density / coverage when both sides have features
   int dc_k = kDensityCoverageK;
-  // The reference features' k-NN radii for pr_k / dc_k, when already known (a fixed reference
-  // scored many times); computed when undefined.
-  torch::Tensor pr_reference_radii, dc_reference_radii;
+  // The reference features' squared k-NN radii (knn_squared_radii) for pr_k / dc_k, when already
+  // known (a fixed reference scored many times); computed when undefined.
+  torch::Tensor pr_reference_squared_radii, dc_reference_squared_radii;
   // True when a score asked for needs the features themselves, not only their moments.
   bool needs_features() const { return kid || pr || dc; }
 };
