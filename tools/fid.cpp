@@ -121,7 +121,8 @@ ScoreOptions score_options(const cxxopts::ParseResult& args, const std::optional
   return chosen ? score_options_for(*chosen, o) : o;
 }
 
-// The report, as text or JSON, with the keys and lines fid has always printed.
+// The report, as text or JSON: the keys and lines fid has always printed, or with --metrics the
+// chosen metrics' in the order named (metric_registry.h).
 std::string report(const std::vector<Side>& sides, const Scores& s, const ScoreOptions& o, const std::string& network,
                    bool random, bool json, const std::optional<MetricSelection>& chosen) {
   auto j = Json::object();
@@ -189,7 +190,8 @@ void check_metric_results(const MetricSelection& chosen, const Side& samples, co
     if (has_metric(m, s)) continue;
     const std::string name = std::string("--metrics ") + metric_info(m).name;
     if (m == Metric::kIs) throw Error(name + ": the network has no logits for an Inception Score");
-    if (m == Metric::kAccuracy) throw Error(samples.input + ": " + name + " needs samples with labels and a network with logits");
+    if (m == Metric::kAccuracy)
+      throw Error(samples.input + ": " + name + " needs samples with labels and a network with logits");
     throw Error(name + ": not computed for these inputs");
   }
 }

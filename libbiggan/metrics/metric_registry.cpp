@@ -72,7 +72,8 @@ MetricSelection parse_metrics(const std::string& list, const std::string& flag) 
   size_t start = 0;
   while (true) {
     const size_t comma = list.find(',', start);
-    const std::string entry = trimmed(list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    const size_t length = comma == std::string::npos ? std::string::npos : comma - start;
+    const std::string entry = trimmed(list.substr(start, length));
     if (entry.empty()) throw Error(flag + ": an empty metric name in '" + list + "'" + valid);
     const auto [name, count] = split_count(entry);
     const MetricInfo* info = nullptr;

@@ -171,9 +171,11 @@ void validate_metrics(const TrainCommand& cmd) {
   using metrics::Metric;
   if (cmd.metrics.empty()) return;
   if (cmd.classifier.empty() && cmd.inception_weights.empty())
-    throw Error("--metrics needs a test network: --classifier (with --eval_real) or --inception_weights (with --moments)");
+    throw Error("--metrics needs a test network: --classifier (with --eval_real) or --inception_weights (with "
+                "--moments)");
   if (!cmd.inception_weights.empty() && cmd.metrics.has(Metric::kAccuracy))
-    throw Error("--metrics accuracy needs the classifier yardstick (--classifier): the Inception test draws its classes");
+    throw Error("--metrics accuracy needs the classifier yardstick (--classifier): the Inception test draws its "
+                "classes");
   if (cmd.config.num_best_copies > 0) {
     const bool is = cmd.config.which_best == "IS";
     if (!cmd.metrics.has(is ? Metric::kIs : Metric::kFid))

@@ -187,7 +187,8 @@ TEST_CASE("a fake set covering half the real one: precision 1, recall and covera
 
 TEST_CASE("manifold metrics refuse too few features, mismatched widths, NaN and wrong radii") {
   auto x = gaussian(10, 3, 0, 1, 7);
-  CHECK_THROWS_WITH(precision_recall(x.narrow(0, 0, 3), x, 3), Catch::Contains("needs at least 4 real features, got 3"));
+  CHECK_THROWS_WITH(precision_recall(x.narrow(0, 0, 3), x, 3),
+                    Catch::Contains("needs at least 4 real features, got 3"));
   CHECK_THROWS_WITH(density_coverage(x, x.narrow(0, 0, 5), 5), Catch::Contains("needs at least 6 fake features"));
   CHECK_THROWS_WITH(precision_recall(x, gaussian(10, 4, 0, 1, 8), 3), Catch::Contains("dimensions"));
   auto bad = x.clone();

@@ -13,14 +13,16 @@ using namespace biggan::metrics;
 
 TEST_CASE("metric lists: names in order, spaces trimmed, a shared sample count") {
   auto all = parse_metrics("fid,is,kid,pr,dc,accuracy");
-  CHECK(all.metrics == std::vector<Metric>{Metric::kFid, Metric::kIs, Metric::kKid, Metric::kPrecisionRecall,
-                                           Metric::kDensityCoverage, Metric::kAccuracy});
+  REQUIRE(all.metrics.size() == 6);
+  CHECK((all.metrics[0] == Metric::kFid && all.metrics[1] == Metric::kIs && all.metrics[2] == Metric::kKid &&
+         all.metrics[3] == Metric::kPrecisionRecall && all.metrics[4] == Metric::kDensityCoverage &&
+         all.metrics[5] == Metric::kAccuracy));
   CHECK(all.num_samples == -1);
   CHECK(all.names() == "fid,is,kid,pr,dc,accuracy");
   CHECK(all.needs_features());
 
   auto two = parse_metrics(" pr , fid ");
-  CHECK(two.metrics == std::vector<Metric>{Metric::kPrecisionRecall, Metric::kFid});
+  CHECK(two.names() == "pr,fid");
   CHECK(two.has(Metric::kFid));
   CHECK_FALSE(two.has(Metric::kIs));
 
@@ -111,7 +113,8 @@ TEST_CASE("a selection asks compute_scores for exactly its metrics; each writes 
   for (Metric m : chosen.metrics)
     for (const auto& key : metric_headline_keys(m)) CHECK(j.contains(key));
 
-  CHECK_THAT(metric_text(Metric::kPrecisionRecall, s), Catch::Matches("precision: [01]\\.\\d{6}, recall: [01]\\.\\d{6} \\(k=3\\)"));
+  CHECK_THAT(metric_text(Metric::kPrecisionRecall, s),
+             Catch::Matches("precision: [01]\\.\\d{6}, recall: [01]\\.\\d{6} \\(k=3\\)"));
   CHECK_THAT(metric_text(Metric::kDensityCoverage, s), Catch::StartsWith("density: ") && Catch::EndsWith("(k=5)"));
   CHECK_THAT(metric_text(Metric::kFid, s), Catch::StartsWith("FID: "));
 

@@ -25,7 +25,8 @@ std::string fid_tool() { return "'" + test::tool_path("fid").string() + "'"; }
 
 // Runs `cmd`, returning its exit code; stdout and stderr kept in the folder.
 int run(const std::string& cmd, const test::TempDir& dir) {
-  const int rc = test::run_shell(cmd + " > '" + (dir / "out.txt").string() + "' 2> '" + (dir / "err.txt").string() + "'");
+  const int rc =
+      test::run_shell(cmd + " > '" + (dir / "out.txt").string() + "' 2> '" + (dir / "err.txt").string() + "'");
   std::cout << "  $ " << cmd.substr(cmd.find("' ") + 2) << " -> " << rc << "\n";
   return rc;
 }
