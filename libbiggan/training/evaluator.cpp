@@ -113,8 +113,9 @@ class ClassifierEvaluator : public FeatureEvaluator {
  public:
   ClassifierEvaluator(const std::string& classifier_path, const std::string& real_h5, int64_t num_samples,
                       uint64_t seed, const std::string& train_h5, std::optional<metrics::MetricSelection> chosen)
+      // `chosen` copied, not moved: the arguments' order of evaluation is unspecified.
       : FeatureEvaluator(real_scorer(classifier_path, real_h5, chosen && chosen->needs_features()), "classifier",
-                         std::move(chosen)),
+                         chosen),
         num_samples_(num_samples),
         seed_(seed) {
     if (!train_h5.empty()) {
