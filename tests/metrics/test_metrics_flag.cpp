@@ -214,7 +214,7 @@ TEST_CASE("gan-train --metrics: each test record holds the chosen metrics and th
   CHECK(keys_of(old) == std::vector<std::string>{"itr", "IS_mean", "IS_std", "FID", "count", "classifier_FID",
                                                  "IS_splits", "conditional_accuracy", "per_class_accuracy",
                                                  "metric_network", "floor_FID", "floor_IS_mean",
-                                                 "floor_conditional_accuracy"});
+                                                 "floor_conditional_accuracy", "_stamp"});
 
   REQUIRE(test::run_gan_train(with("chosen", {"--metrics", "fid,pr,dc,accuracy"}), dir / "chosen.log") == 0);
   auto rec = first_record("chosen");
