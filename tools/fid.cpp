@@ -1,16 +1,18 @@
 // fid: FID, Inception Score, KID (and, with --accuracy, the conditional accuracy) of samples (a stream
 // on stdin, HDF5, samples .npz, image folder) against reference moments or images; or the FID between
-// two moment files. Any feature network: Inception, the Fashion-MNIST classifier, TorchScript.
-#include <cstdio>
+// two moment files; or, with --metrics, exactly the metrics named (metric_registry.h). Any feature
+// network: Inception, the Fashion-MNIST classifier, TorchScript.
 #include <cxxopts.hpp>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "libbiggan/metrics/feature_options.h"
 #include "libbiggan/metrics/feature_run.h"
+#include "libbiggan/metrics/metric_registry.h"
 #include "libbiggan/metrics/moments_file.h"
 #include "libbiggan/metrics/scores.h"
 #include "libbiggan/util/cli.h"
@@ -47,7 +49,12 @@ void add_options(cxxopts::Options& opts) {
       ("seed", "KID subset sampling seed", cxxopts::value<uint64_t>()->default_value("0"))
       ("accuracy", "also the conditional accuracy: the samples' labels against the network's predicted classes "
                    "(labels in the network's classes: ImageNet's for Inception, Fashion-MNIST's for the classifier)")
-      ("save-moments", "also save the samples' moments (and features) to this .npz", cxxopts::value<std::string>());
+      ("save-moments", "also save the samples' moments (and features) to this .npz", cxxopts::value<std::string>())
+      ("metrics", "compute and print exactly these metrics, comma-separated: " + valid_metric_names() +
+                  "; a name may end in a sample count (fid10k: the first 10,000 samples). See docs/metrics.md",
+       cxxopts::value<std::string>())
+      ("pr-k", "k of the k-NN balls for --metrics pr", cxxopts::value<int>()->default_value("3"))
+      ("dc-k", "k of the k-NN balls for --metrics dc", cxxopts::value<int>()->default_value("5"));
   add_feature_options(opts);
   opts.parse_positional({"samples", "reference"});
   opts.positional_help("SAMPLES [REFERENCE]");
@@ -77,7 +84,8 @@ std::vector<Side> open_sides(const cxxopts::ParseResult& args) {
 
 // Runs the network over every side that has images. The network is built (and its weights checked)
 // before any stream is touched. Returns the network's description ("" when none ran).
-std::string run_sides(std::vector<Side>& sides, const cxxopts::ParseResult& args, bool keep_features, bool& random) {
+std::string run_sides(std::vector<Side>& sides, const cxxopts::ParseResult& args, bool keep_features, bool& random,
+                      int64_t samples_limit) {
   std::unique_ptr<FeatureExtractor> extractor;
   for (auto& s : sides)
     if (!s.from_file && !extractor) extractor = make_feature_extractor(extractor_options(args));
@@ -90,6 +98,7 @@ std::string run_sides(std::vector<Side>& sides, const cxxopts::ParseResult& args
     auto ro = run_options(args);
     ro.keep_features = keep_features;
     ro.keep_probs = i == 0;
+    if (i == 0 && samples_limit > 0) ro.limit = samples_limit;
     s.run = run_features(*s.source, *extractor, ro);
     random = random || extractor->random_weights();
     network = extractor->description();
@@ -100,7 +109,7 @@ std::string run_sides(std::vector<Side>& sides, const cxxopts::ParseResult& args
   return network;
 }
 
-ScoreOptions score_options(const cxxopts::ParseResult& args) {
+ScoreOptions score_options(const cxxopts::ParseResult& args, const std::optional<MetricSelection>& chosen) {
   ScoreOptions o;
   o.is_splits = args["splits"].as<int>();
   o.kid = args.count("no-kid") == 0;
@@ -108,12 +117,15 @@ ScoreOptions score_options(const cxxopts::ParseResult& args) {
   o.kid_subset_size = args["kid-subset-size"].as<int64_t>();
   o.kid_seed = args["seed"].as<uint64_t>();
   o.accuracy = args.count("accuracy") > 0;
-  return o;
+  o.pr_k = args["pr-k"].as<int>();
+  o.dc_k = args["dc-k"].as<int>();
+  return chosen ? score_options_for(*chosen, o) : o;
 }
 
-// The report, as text or JSON, with the keys and lines fid has always printed.
+// The report, as text or JSON: the keys and lines fid has always printed, or with --metrics the
+// chosen metrics' in the order named (metric_registry.h).
 std::string report(const std::vector<Side>& sides, const Scores& s, const ScoreOptions& o, const std::string& network,
-                   bool random, bool json) {
+                   bool random, bool json, const std::optional<MetricSelection>& chosen) {
   auto j = Json::object();
   const std::string label = random ? std::string(" ") + kRandomWeightsLabel : "";
   if (sides[0].run.count >= 0) j.set("images", sides[0].run.count);
@@ -123,34 +135,67 @@ std::string report(const std::vector<Side>& sides, const Scores& s, const ScoreO
   std::ostringstream text;
   if (!network.empty()) text << "network: " << network << "\n";
   if (sides[0].run.count >= 0) text << "images: " << sides[0].run.count << " (" << sides[0].input << ")\n";
-  char line[256];
-  if (s.has_is) {
-    j.set("IS_mean", s.is.mean), j.set("IS_std", s.is.std), j.set("IS_splits", s.is.splits);
-    std::snprintf(line, sizeof line, "IS: %.5f +/- %.5f (%d splits)", s.is.mean, s.is.std, s.is.splits);
-    text << line << label << "\n";
-  }
-  if (s.has_fid) {
-    j.set("FID", s.fid);
-    if (s.fid_detail.singular) j.set("FID_warning", s.fid_detail.warning);
-    std::snprintf(line, sizeof line, "FID: %.6f", s.fid);
-    text << line << label << "\n";
-  }
-  if (s.has_kid) {
-    j.set("KID_mean", s.kid.mean), j.set("KID_std", s.kid.std), j.set("KID_subsets", s.kid.subsets);
-    j.set("KID_subset_size", s.kid.subset_size);
-    std::snprintf(line, sizeof line, "KID: %.6g +/- %.3g (%d subsets of %lld)", s.kid.mean, s.kid.std, s.kid.subsets,
-                  (long long)s.kid.subset_size);
-    text << line << label << "\n";
-  } else if (s.has_fid && o.kid && !(sides[0].from_file && sides[1].from_file)) {
-    text << "KID: not computed (a moments file without features; make it with --save-features)\n";
-  }
-  if (s.has_labels) {
-    accuracy_to_json(s, j);
-    std::snprintf(line, sizeof line, "conditional accuracy: %.2f %%", 100 * s.conditional_accuracy);
-    text << line << label << "\n";
+  // Without --metrics: every score computed, in the order fid has always printed them.
+  const std::vector<Metric> metrics =
+      chosen ? chosen->metrics : std::vector<Metric>{Metric::kIs, Metric::kFid, Metric::kKid, Metric::kAccuracy};
+  for (Metric m : metrics) {
+    metric_to_json(m, s, j);
+    if (has_metric(m, s)) text << metric_text(m, s) << label << "\n";
+    if (!chosen && m == Metric::kKid && !s.has_kid && s.has_fid && o.kid && !(sides[0].from_file && sides[1].from_file))
+      text << "KID: not computed (a moments file without features; make it with --save-features)\n";
   }
   if (json) j.set("provenance", biggan::provenance_json());
   return json ? j.dump() + "\n" : text.str();
+}
+
+// --metrics: each name parsed (a bad one is a usage error listing the valid names); the old
+// switches that chose scores are refused beside it, since the list says everything.
+std::optional<MetricSelection> chosen_metrics(const cxxopts::ParseResult& args) {
+  if (!args.count("metrics")) return std::nullopt;
+  for (const char* old : {"accuracy", "no-kid"})
+    if (args.count(old))
+      throw cxxopts::exceptions::exception(std::string("--") + old +
+                                           " chooses scores the old way; with --metrics name every metric there");
+  if (args.count("limit") && args["limit"].as<int64_t>() >= 0)
+    throw cxxopts::exceptions::exception("--limit and --metrics exclude each other (give a count as in fid10k)");
+  try {
+    return parse_metrics(args["metrics"].as<std::string>());
+  } catch (const Error& e) {
+    throw cxxopts::exceptions::exception(e.what());
+  }
+}
+
+// What each chosen metric needs of the inputs, checked before any network runs.
+void check_metric_inputs(const MetricSelection& chosen, const std::vector<Side>& sides) {
+  for (Metric m : chosen.metrics) {
+    const std::string name = std::string("--metrics ") + metric_info(m).name;
+    const bool needs_features = m == Metric::kKid || m == Metric::kPrecisionRecall || m == Metric::kDensityCoverage;
+    if ((m == Metric::kFid || needs_features) && sides.size() < 2)
+      throw Error(name + " needs a REFERENCE (moments .npz or images)");
+    if ((m == Metric::kIs || m == Metric::kAccuracy) && sides[0].from_file)
+      throw Error(sides[0].input + ": " + name + " needs the samples as images, not a moments file");
+    if (needs_features)
+      for (const auto& side : sides)
+        if (side.from_file && !side.run.features.defined())
+          throw Error(side.input + ": " + name + " needs features: a moments file made with --save-features");
+  }
+  if (chosen.num_samples > 0 && sides[0].from_file)
+    throw Error(sides[0].input + ": a sample count in --metrics needs the samples as images, not a moments file");
+}
+
+// After scoring: the asked-for count was there, and every chosen metric was computed.
+void check_metric_results(const MetricSelection& chosen, const Side& samples, const Scores& s) {
+  if (chosen.num_samples > 0 && samples.run.count < chosen.num_samples)
+    throw Error(samples.input + ": --metrics asks for " + std::to_string(chosen.num_samples) + " samples; it holds " +
+                std::to_string(samples.run.count));
+  for (Metric m : chosen.metrics) {
+    if (has_metric(m, s)) continue;
+    const std::string name = std::string("--metrics ") + metric_info(m).name;
+    if (m == Metric::kIs) throw Error(name + ": the network has no logits for an Inception Score");
+    if (m == Metric::kAccuracy)
+      throw Error(samples.input + ": " + name + " needs samples with labels and a network with logits");
+    throw Error(name + ": not computed for these inputs");
+  }
 }
 
 }  // namespace
@@ -165,7 +210,8 @@ int main(int argc, char** argv) {
         "  fid SAMPLES [REF]               SAMPLES / REF: moments .npz, samples .npz (x), HDF5 file,\n"
         "                                  image folder, stream file, or - (stream on stdin)\n"
         "  fid --network fashion-classifier --weights clf.pth SAMPLES REF   the classifier's scores\n"
-        "KID needs features on both sides: images, or a moments file made with --save-features.");
+        "  fid --metrics fid,kid,pr,dc SAMPLES REF   exactly these metrics (docs/metrics.md)\n"
+        "KID, pr and dc need features on both sides: images, or a moments file made with --save-features.");
     add_options(opts);
     cxxopts::ParseResult args;
     const auto common = parse_tool_flags(opts, argc, argv, kThreadsFlag | kProgressFlag | kDeviceFlag | kJsonFlag, args,
@@ -176,20 +222,26 @@ int main(int argc, char** argv) {
     flag_at_least(args, "splits", 1);
     flag_at_least(args, "kid-subsets", 1);
     flag_at_least<int64_t>(args, "kid-subset-size", 2);
+    flag_at_least(args, "pr-k", 1);
+    flag_at_least(args, "dc-k", 1);
     run_options(args);
-    const auto o = score_options(args);
+    const auto chosen = chosen_metrics(args);
+    const auto o = score_options(args, chosen);
 
     auto sides = open_sides(args);
+    if (chosen) check_metric_inputs(*chosen, sides);
     bool random = false;
-    const auto network = run_sides(sides, args, o.kid || args.count("save-moments"), random);
+    const auto network = run_sides(sides, args, o.needs_features() || args.count("save-moments"), random,
+                                   chosen ? chosen->num_samples : -1);
     if (sides.size() == 1 && !sides[0].run.probs.defined())
       throw Error("nothing to compute: give a REFERENCE for FID (this network has no logits for an Inception Score)");
-    if (o.accuracy && !(sides[0].run.labels.defined() && sides[0].run.predicted.defined()))
+    if (!chosen && o.accuracy && !(sides[0].run.labels.defined() && sides[0].run.predicted.defined()))
       throw Error(sides[0].input + ": --accuracy needs samples with labels and a network with logits");
     const Moments* reference = sides.size() == 2 ? &sides[1].run.moments : nullptr;
     auto s = compute_scores(sides[0].run, reference, o, sides.size() == 2 ? sides[1].run.features : torch::Tensor());
+    if (chosen) check_metric_results(*chosen, sides[0], s);
     if (s.fid_detail.singular) std::cerr << "fid: warning: " << s.fid_detail.warning << "\n";
-    std::cout << report(sides, s, o, network, random, common->json);
+    std::cout << report(sides, s, o, network, random, common->json, chosen);
     return 0;
   });
 }

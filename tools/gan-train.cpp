@@ -25,14 +25,17 @@ int main(int argc, char** argv) {
       return 0;
     }
     biggan::setup_threads(cmd.threads);
+    // --metrics (null when not given) and its sample count (fid10k), which replaces the test's own.
+    const auto* chosen = cmd.metrics.empty() ? nullptr : &cmd.metrics;
+    const int64_t counted = cmd.metrics.num_samples;
     if (!cmd.classifier.empty())
-      cmd.options.evaluator = biggan::make_classifier_evaluator(cmd.classifier, cmd.eval_real, cmd.eval_samples,
-                                                                static_cast<uint64_t>(cmd.config.seed) + 1,
-                                                                cmd.options.data_path);
+      cmd.options.evaluator = biggan::make_classifier_evaluator(
+          cmd.classifier, cmd.eval_real, counted > 0 ? counted : cmd.eval_samples,
+          static_cast<uint64_t>(cmd.config.seed) + 1, cmd.options.data_path, chosen);
     if (!cmd.inception_weights.empty())
       cmd.options.evaluator = biggan::make_inception_evaluator(
-          cmd.network, cmd.inception_weights, cmd.moments, cmd.config.num_inception_images,
-          std::max(cmd.config.G_batch_size, cmd.config.batch_size), cmd.config.z_var);
+          cmd.network, cmd.inception_weights, cmd.moments, counted > 0 ? counted : cmd.config.num_inception_images,
+          std::max(cmd.config.G_batch_size, cmd.config.batch_size), cmd.config.z_var, chosen);
     if (!cmd.options.progress) cmd.options.progress = biggan::stderr_is_terminal();
     biggan::Trainer trainer(cmd.config, cmd.options);
     biggan::Trainer::install_signal_handlers();

@@ -30,8 +30,22 @@ FeatureRunResult FeatureScorer::run(ImageSource& samples, bool keep_features) co
   return run_features(samples, *extractor_, options);
 }
 
-Scores FeatureScorer::score(ImageSource& samples, const ScoreOptions& o) const {
-  return compute_scores(run(samples, o.kid), &reference_, o, reference_features_);
+const torch::Tensor& FeatureScorer::reference_squared_radii(int k) const {
+  if (!reference_features_.defined()) throw Error("feature scorer: the reference has no features for k-NN radii");
+  auto it = radii_.find(k);
+  if (it == radii_.end()) it = radii_.emplace(k, knn_squared_radii(reference_features_, k)).first;
+  return it->second;
+}
+
+Scores FeatureScorer::score(ImageSource& samples, const ScoreOptions& options) const {
+  auto o = options;
+  if (reference_features_.defined()) {
+    if (o.pr && !o.pr_reference_squared_radii.defined())
+      o.pr_reference_squared_radii = reference_squared_radii(o.pr_k);
+    if (o.dc && !o.dc_reference_squared_radii.defined())
+      o.dc_reference_squared_radii = reference_squared_radii(o.dc_k);
+  }
+  return compute_scores(run(samples, o.needs_features()), &reference_, o, reference_features_);
 }
 
 }  // namespace biggan::metrics

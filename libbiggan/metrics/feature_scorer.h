@@ -5,6 +5,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <map>
 #include <memory>
 
 #include "libbiggan/metrics/feature_extractor.h"
@@ -24,7 +25,8 @@ class FeatureScorer {
   FeatureScorer(std::shared_ptr<FeatureExtractor> extractor, ImageSource& reference_images,
                 FeatureRunOptions run = {});
 
-  // One run over `samples` (its features kept when KID is asked for), then compute_scores.
+  // One run over `samples` (its features kept when a score asked for needs them), then compute_scores.
+  // The reference's k-NN radii for precision / recall and density / coverage are computed once.
   Scores score(ImageSource& samples, const ScoreOptions& options = {}) const;
   // The run alone, with the scorer's run options (for callers that also save the moments).
   FeatureRunResult run(ImageSource& samples, bool keep_features = false) const;
@@ -33,12 +35,15 @@ class FeatureScorer {
   const torch::Tensor& reference_features() const { return reference_features_; }
   FeatureExtractor& extractor() const { return *extractor_; }
   const FeatureRunOptions& run_options() const { return run_; }
+  // The reference features' squared k-NN radii (manifold_metrics.h), computed on first use and kept.
+  const torch::Tensor& reference_squared_radii(int k) const;
 
  private:
   std::shared_ptr<FeatureExtractor> extractor_;
   FeatureRunOptions run_;
   Moments reference_;
   torch::Tensor reference_features_;
+  mutable std::map<int, torch::Tensor> radii_;  // by k
 };
 
 }  // namespace biggan::metrics

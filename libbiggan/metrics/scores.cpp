@@ -47,6 +47,14 @@ Scores compute_scores(const FeatureRunResult& run, const Moments* reference, con
     s.kid = kernel_inception_distance(run.features, reference_features, o.kid_subsets, o.kid_subset_size, o.kid_seed);
     s.has_kid = true;
   }
+  if (o.pr && run.features.defined() && reference_features.defined()) {
+    s.pr = precision_recall(reference_features, run.features, o.pr_k, o.pr_reference_squared_radii);
+    s.has_pr = true;
+  }
+  if (o.dc && run.features.defined() && reference_features.defined()) {
+    s.dc = density_coverage(reference_features, run.features, o.dc_k, o.dc_reference_squared_radii);
+    s.has_dc = true;
+  }
   if (o.accuracy && run.labels.defined() && run.predicted.defined())
     add_accuracy(s, run.predicted, run.labels, run.num_classes, run.source);
   return s;

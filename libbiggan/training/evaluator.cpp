@@ -3,10 +3,12 @@
 #include <cmath>
 #include <iostream>
 #include <optional>
+#include <utility>
 
 #include "libbiggan/metrics/fashion_classifier.h"
 #include "libbiggan/metrics/feature_extractor.h"
 #include "libbiggan/metrics/feature_scorer.h"
+#include "libbiggan/metrics/metric_registry.h"
 #include "libbiggan/metrics/moments_file.h"
 #include "libbiggan/training/sample_run.h"
 #include "libbiggan/training/sample_scores.h"
@@ -27,22 +29,58 @@ std::shared_ptr<metrics::FeatureExtractor> extractor(const std::string& network,
   return metrics::make_feature_extractor(o);
 }
 
+std::optional<metrics::MetricSelection> copy_of(const metrics::MetricSelection* chosen) {
+  if (!chosen || chosen->empty()) return std::nullopt;
+  return *chosen;
+}
+
+// A test record of the chosen metrics only (gan-train --metrics): IS_mean, IS_std and FID always
+// (the trainer's best copies and plots read them; NaN where not chosen), each chosen metric's keys
+// (NaN main numbers where it could not be computed), and floor_<key> of the real images' scores.
+Json chosen_record(const metrics::Scores& s, const metrics::MetricSelection& chosen, const metrics::Scores* floor,
+                   const std::string& network) {
+  using metrics::Metric;
+  const double nan = std::nan("");
+  const bool is = chosen.has(Metric::kIs) && s.has_is, fid = chosen.has(Metric::kFid) && s.has_fid;
+  Json out = Json::object()
+                 .set("IS_mean", is ? s.is.mean : nan)
+                 .set("IS_std", is ? s.is.std : nan)
+                 .set("FID", fid ? s.fid : nan);
+  for (Metric m : chosen.metrics) {
+    metrics::metric_to_json(m, s, out);
+    if (!metrics::has_metric(m, s))
+      for (const auto& key : metrics::metric_headline_keys(m)) out.set(key, nan);
+  }
+  out.set("num_samples", s.count).set("metric_network", network);
+  if (floor) {
+    for (Metric m : chosen.metrics) {
+      auto f = Json::object();
+      metrics::metric_to_json(m, *floor, f);
+      for (const auto& key : metrics::metric_headline_keys(m))
+        if (f.contains(key)) out.set("floor_" + key, f[key]);
+    }
+  }
+  return out;
+}
+
 // Both evaluators: a feature network and its reference (metrics::FeatureScorer), fed the samples
 // of a sample run (training/sample_run.h) as they are made; every score comes from
 // metrics::compute_scores. A test that cannot be scored (e.g. G made NaN pixels) is logged with
-// NaN scores and the reason instead of stopping the training run.
+// NaN scores and the reason instead of stopping the training run. With `chosen` metrics, exactly
+// those are computed and recorded (chosen_record).
 class FeatureEvaluator : public Evaluator {
  public:
-  FeatureEvaluator(metrics::FeatureScorer scorer, std::string name) : scorer_(std::move(scorer)), name_(std::move(name)) {}
+  FeatureEvaluator(metrics::FeatureScorer scorer, std::string name, std::optional<metrics::MetricSelection> chosen)
+      : scorer_(std::move(scorer)), name_(std::move(name)), chosen_(std::move(chosen)) {}
 
   Json evaluate(GeneratorImpl& G, int64_t itr) override {
     try {
       auto latents = latents_for(G);
       SampleRun run(G, *latents, {});
       GeneratorImageSource samples(run);
-      auto s = scorer_.score(samples, score_options());
+      auto s = scorer_.score(samples, options());
       run.finish();
-      return record(s);
+      return chosen_ ? chosen_record(s, *chosen_, floor(), scorer_.extractor().description()) : record(s);
     } catch (const Error& e) {
       std::cerr << "gan-train: itr " << itr << ": the " << name_ << " test failed: " << e.what() << "\n";
       return Json::object()
@@ -58,9 +96,15 @@ class FeatureEvaluator : public Evaluator {
   virtual std::unique_ptr<LatentSource> latents_for(GeneratorImpl& G) = 0;
   virtual metrics::ScoreOptions score_options() const { return {}; }
   virtual Json record(const metrics::Scores& s) const = 0;
+  // Real images scored as the samples are (the classifier's floor), when known.
+  virtual const metrics::Scores* floor() const { return nullptr; }
+  metrics::ScoreOptions options() const {
+    return chosen_ ? metrics::score_options_for(*chosen_, score_options()) : score_options();
+  }
 
   metrics::FeatureScorer scorer_;
   std::string name_;
+  std::optional<metrics::MetricSelection> chosen_;
 };
 
 // The embedded default's yardstick: the Fashion-MNIST classifier against the real test split, on a
@@ -68,18 +112,25 @@ class FeatureEvaluator : public Evaluator {
 class ClassifierEvaluator : public FeatureEvaluator {
  public:
   ClassifierEvaluator(const std::string& classifier_path, const std::string& real_h5, int64_t num_samples,
-                      uint64_t seed, const std::string& train_h5)
-      : FeatureEvaluator(real_scorer(classifier_path, real_h5), "classifier"), num_samples_(num_samples), seed_(seed) {
+                      uint64_t seed, const std::string& train_h5, std::optional<metrics::MetricSelection> chosen)
+      // `chosen` copied, not moved: the arguments' order of evaluation is unspecified.
+      : FeatureEvaluator(real_scorer(classifier_path, real_h5, chosen && chosen->needs_features()), "classifier",
+                         chosen),
+        num_samples_(num_samples),
+        seed_(seed) {
     if (!train_h5.empty()) {
       auto real = metrics::read_labeled_images(train_h5, true, num_samples_);
-      floor_ = scorer_.score(*metrics::tensor_image_source(real.images, real.labels, train_h5));
+      floor_ = scorer_.score(*metrics::tensor_image_source(real.images, real.labels, train_h5), options());
     }
   }
 
  private:
-  static metrics::FeatureScorer real_scorer(const std::string& classifier_path, const std::string& real_h5) {
+  // keep_features: the reference's features too (for kid, pr, dc), not only its moments.
+  static metrics::FeatureScorer real_scorer(const std::string& classifier_path, const std::string& real_h5,
+                                            bool keep_features) {
     metrics::FeatureRunOptions run;
     run.batch_size = 500;
+    run.keep_features = keep_features;
     auto real = metrics::tensor_image_source(metrics::read_labeled_images(real_h5, false).images, {}, real_h5);
     return metrics::FeatureScorer(extractor("fashion-classifier", classifier_path), *real, run);
   }
@@ -99,6 +150,7 @@ class ClassifierEvaluator : public FeatureEvaluator {
     }
     return out;
   }
+  const metrics::Scores* floor() const override { return floor_ ? &*floor_ : nullptr; }
 
   int64_t num_samples_;
   uint64_t seed_;
@@ -109,14 +161,28 @@ class ClassifierEvaluator : public FeatureEvaluator {
 class InceptionEvaluator : public FeatureEvaluator {
  public:
   InceptionEvaluator(const std::string& network, const std::string& weights, const std::string& moments_npz,
-                     int64_t num_samples, int64_t batch_size, double z_var)
-      : FeatureEvaluator(metrics::FeatureScorer(extractor(network, weights), metrics::load_moments_npz(moments_npz)),
-                         "inception"),
+                     int64_t num_samples, int64_t batch_size, double z_var,
+                     std::optional<metrics::MetricSelection> chosen)
+      : FeatureEvaluator(moments_scorer(network, weights, moments_npz, chosen), "inception", chosen),
         num_samples_(num_samples),
         batch_size_(batch_size),
         z_var_(z_var) {}
 
  private:
+  // The reference moments, with the file's features when a chosen metric needs them.
+  static metrics::FeatureScorer moments_scorer(const std::string& network, const std::string& weights,
+                                               const std::string& moments_npz,
+                                               const std::optional<metrics::MetricSelection>& chosen) {
+    if (chosen && chosen->has(metrics::Metric::kAccuracy))
+      throw Error("--metrics accuracy: the Inception test draws its classes (no labelled samples to check); "
+                  "use the classifier yardstick (--classifier)");
+    torch::Tensor features;
+    auto moments = metrics::load_moments_npz(moments_npz, chosen && chosen->needs_features() ? &features : nullptr);
+    if (chosen && chosen->needs_features() && !features.defined())
+      throw Error(moments_npz + ": --metrics " + chosen->names() +
+                  " needs the reference's features: make the file with inception-moments --save-features");
+    return metrics::FeatureScorer(extractor(network, weights), std::move(moments), {}, std::move(features));
+  }
   std::unique_ptr<LatentSource> latents_for(GeneratorImpl& G) override {
     LatentOptions lo;
     lo.z_var = z_var_;
@@ -146,14 +212,18 @@ class InceptionEvaluator : public FeatureEvaluator {
 
 std::unique_ptr<Evaluator> make_inception_evaluator(const std::string& network, const std::string& weights,
                                                     const std::string& moments_npz, int64_t num_samples,
-                                                    int64_t batch_size, double z_var) {
-  return std::make_unique<InceptionEvaluator>(network, weights, moments_npz, num_samples, batch_size, z_var);
+                                                    int64_t batch_size, double z_var,
+                                                    const metrics::MetricSelection* chosen) {
+  return std::make_unique<InceptionEvaluator>(network, weights, moments_npz, num_samples, batch_size, z_var,
+                                              copy_of(chosen));
 }
 
 std::unique_ptr<Evaluator> make_classifier_evaluator(const std::string& classifier_path,
                                                      const std::string& real_images_h5, int64_t num_samples,
-                                                     uint64_t seed, const std::string& train_images_h5) {
-  return std::make_unique<ClassifierEvaluator>(classifier_path, real_images_h5, num_samples, seed, train_images_h5);
+                                                     uint64_t seed, const std::string& train_images_h5,
+                                                     const metrics::MetricSelection* chosen) {
+  return std::make_unique<ClassifierEvaluator>(classifier_path, real_images_h5, num_samples, seed, train_images_h5,
+                                               copy_of(chosen));
 }
 
 }  // namespace biggan

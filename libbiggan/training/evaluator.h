@@ -8,6 +8,10 @@
 #include "libbiggan/models/model.h"
 #include "libbiggan/util/json.h"
 
+namespace biggan::metrics {
+struct MetricSelection;  // metrics/metric_registry.h
+}
+
 namespace biggan {
 
 class Evaluator {
@@ -25,15 +29,23 @@ class Evaluator {
 // conditional accuracy of samples, against the real test split. With `train_images_h5`, as many
 // real training images are scored once the same way (the floor: what a perfect generator would
 // score), and every test record carries it as floor_FID, floor_IS_mean, floor_conditional_accuracy.
+//
+// Both evaluators take `chosen` (gan-train --metrics; null: the records described here, unchanged):
+// each test then computes exactly the chosen metrics and records their keys (metric_registry.h), with
+// IS_mean, IS_std and FID NaN where not chosen, and floor_<key> for each chosen metric's main numbers.
+// The metrics that need features (kid, pr, dc) need them on the reference side too: the real images,
+// or a moments file made with --save-features (else a biggan::Error). The selection is copied.
 std::unique_ptr<Evaluator> make_classifier_evaluator(const std::string& classifier_path,
                                                      const std::string& real_images_h5, int64_t num_samples,
-                                                     uint64_t seed, const std::string& train_images_h5 = "");
+                                                     uint64_t seed, const std::string& train_images_h5 = "",
+                                                     const metrics::MetricSelection* chosen = nullptr);
 
 // The reference's test: IS (10 splits) and FID of `num_samples` samples of G (drawn as utils.sample
 // does, G_batch_size at a time) against the data set's Inception moments (.npz), with a feature
 // network of libbiggan/metrics (torchvision Inception as the reference, or pytorch-fid's).
 std::unique_ptr<Evaluator> make_inception_evaluator(const std::string& network, const std::string& weights,
                                                     const std::string& moments_npz, int64_t num_samples,
-                                                    int64_t batch_size, double z_var);
+                                                    int64_t batch_size, double z_var,
+                                                    const metrics::MetricSelection* chosen = nullptr);
 
 }  // namespace biggan

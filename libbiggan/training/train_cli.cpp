@@ -28,6 +28,9 @@ const OwnFlag kOwnFlags[] = {
     {"inception_weights", true, "Inception weights (.pth): IS / FID of num_inception_images samples at each test"},
     {"moments", true, "the data set's Inception moments (.npz from inception-moments) for FID"},
     {"network", true, "Inception flavour: torchvision (the reference's scorer) or fid (pytorch-fid's)"},
+    {"metrics", true,
+     "what each test computes, by name: fid, is, kid, pr, dc, accuracy, comma-separated (e.g. fid,kid,pr); a "
+     "sample count as in fid10k sets the samples per test (default: the test's usual record; docs/metrics.md)"},
     {"loader_threads", true, "background threads preparing batches (default 2)"},
     {"threads", true, "LibTorch threads (default: all cores)"},
     {"device", true, "cpu, cuda or cuda:N (default: cuda when this build and machine have it)"},
@@ -113,6 +116,7 @@ void apply_own_flag(TrainCommand& cmd, ParsedFlags& parsed, const std::string& n
   else if (n == "inception_weights") cmd.inception_weights = value;
   else if (n == "moments") cmd.moments = value;
   else if (n == "network") cmd.network = value;
+  else if (n == "metrics") cmd.metrics = metrics::parse_metrics(value);
   else if (n == "loader_threads") cmd.options.loader_threads = static_cast<int>(own_flag_int(n, value));
   else if (n == "threads") cmd.threads = static_cast<int>(own_flag_int(n, value));
   else if (n == "device") parsed.device_name = value;
@@ -190,6 +194,24 @@ void derive_data_settings(TrainCommand& cmd, const std::string& n_classes_text) 
   }
 }
 
+// --metrics: a test network to compute them with, and the metric that --which_best reads among them.
+void validate_metrics(const TrainCommand& cmd) {
+  using metrics::Metric;
+  if (cmd.metrics.empty()) return;
+  if (cmd.classifier.empty() && cmd.inception_weights.empty())
+    throw Error("--metrics needs a test network: --classifier (with --eval_real) or --inception_weights (with "
+                "--moments)");
+  if (!cmd.inception_weights.empty() && cmd.metrics.has(Metric::kAccuracy))
+    throw Error("--metrics accuracy needs the classifier yardstick (--classifier): the Inception test draws its "
+                "classes");
+  if (cmd.config.num_best_copies > 0) {
+    const bool is = cmd.config.which_best == "IS";
+    if (!cmd.metrics.has(is ? Metric::kIs : Metric::kFid))
+      throw Error("--which_best " + cmd.config.which_best + " needs " + (is ? "is" : "fid") + " in --metrics '" +
+                  cmd.metrics.names() + "' (or --num_best_copies 0)");
+  }
+}
+
 // Every setting checked before the trainer creates a folder or writes a log.
 void validate_command(TrainCommand& cmd) {
   if (cmd.options.total_itr < 0) throw Error("--total_itr must be >= 0");
@@ -209,6 +231,7 @@ void validate_command(TrainCommand& cmd) {
     throw Error("--inception_weights needs --moments (the data set's Inception moments)");
   if (!cmd.inception_weights.empty() && !cmd.classifier.empty())
     throw Error("give either --classifier or --inception_weights, not both");
+  validate_metrics(cmd);
 }
 
 }  // namespace

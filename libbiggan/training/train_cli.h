@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "libbiggan/metrics/metric_registry.h"
 #include "libbiggan/training/config.h"
 #include "libbiggan/training/trainer.h"
 
@@ -19,6 +20,9 @@ struct TrainCommand {
   std::string inception_weights;  // --inception_weights: Inception IS/FID at each test
   std::string moments;            // --moments: the data set's Inception moments (.npz)
   std::string network;            // --network: torchvision (default) or fid
+  // --metrics: what each test computes (empty: the evaluator's usual record). Qualified in full: the
+  // member's name is the namespace's.
+  ::biggan::metrics::MetricSelection metrics;
   bool help = false;
   bool version = false;        // --version: print it and exit
 };
