@@ -10,6 +10,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "libbiggan/data/batch_loader.h"
@@ -29,6 +30,12 @@ struct TrainerOptions {
   torch::Device device = torch::kCPU;  // where G, D and the training step live (the data stays on the CPU)
   std::shared_ptr<Evaluator> evaluator;  // null: tests are skipped (logged as such)
   bool sample_sheets = true;             // sheets at every save
+  // --resume_from: a weights folder to fine-tune from (fine_tune.h): a new run whose models take
+  // every layer of it that fits; the architecture comes from its tensors, n_classes from the flags.
+  std::string resume_from;
+  // Config keys set on the command line: on --resume / --resume_from they keep their word against
+  // the saved tensors (config_from_tensors.h); the others follow the tensors, with a warning.
+  std::set<std::string> explicit_keys;
   // Called after every step (tests use it to compare the data order and the losses).
   std::function<void(int64_t itr, const data::Batch& batch, const StepLosses& losses)> on_step;
 };
@@ -63,6 +70,8 @@ class Trainer {
   void test();
   void sample_sheets();
   void plots();
+  // --resume / --resume_from: W's tensors set the architecture (before the models are built).
+  void adopt_architecture(const WeightsFolderContents& w, const std::string& source);
 
   Config config_;
   TrainerOptions options_;
