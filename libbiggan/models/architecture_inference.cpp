@@ -85,8 +85,9 @@ std::string attention_spec(const Arch& arch, const std::vector<bool>& on, const 
   return spec.empty() ? "0" : spec;
 }
 
-// The last multiplier of the G tables (output channels = G_ch * it) and the first (input channels).
-int64_t g_last_multiple(int64_t res) { return res == 32 ? 4 : 1; }
+// The last multiplier of the G tables, BigGAN's and BigGAN-deep's alike: G's output channels are
+// G_ch times it.
+int64_t g_last_multiple(int64_t res) { return res == 32 ? 4 : res == 64 ? 2 : 1; }
 
 // The BN flavour of a ccbn / bn at `prefix` (myBN, cross-replica, stored statistics or none).
 void infer_bn_flavour(const Tensors& g, const std::string& prefix, ModelConfig& c) {

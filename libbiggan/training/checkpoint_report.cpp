@@ -88,7 +88,11 @@ std::optional<Json> architecture_report(const std::string& path) {
 
 Json inspect_checkpoint(const std::string& path, const InspectOptions& options) {
   Json report = inspect_path(path, options);
-  if (auto arch = architecture_report(path)) report.set("architecture", *arch);
+  try {
+    if (auto arch = architecture_report(path)) report.set("architecture", *arch);
+  } catch (const std::exception& e) {  // e.g. a state_dict.pth config of the wrong types: reported above
+    report.set("architecture", Json::object().set("error", Json(std::string(e.what()))));
+  }
   return report;
 }
 

@@ -81,10 +81,13 @@ LoadedGenerator load_generator(const GeneratorSource& src) {
   try {
     r = reconcile_with_tensors(out.config, keys, &sd, nullptr, out.weights_file);
   } catch (const Error& e) {
-    if (!no_config) throw;
-    throw input_error(out.weights_file, "no config (no " + state_path.filename().string() +
-                                            " beside it) and the architecture cannot be read off the tensors (" +
-                                            e.what() + "); give --config-json FILE or --flags \"...\"");
+    if (no_config)
+      throw input_error(out.weights_file, "no config (no " + state_path.filename().string() +
+                                              " beside it) and the architecture cannot be read off the tensors (" +
+                                              e.what() + "); give --config-json FILE or --flags \"...\"");
+    // Tensors the rules do not know: the config as given, and the load below judges it.
+    r.config = out.config;
+    std::cerr << "note: " << out.weights_file << ": architecture not read off the tensors: " << e.what() << "\n";
   }
   out.config = r.config;
   out.warnings = r.warnings;

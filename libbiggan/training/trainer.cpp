@@ -138,7 +138,14 @@ void Trainer::adopt_architecture(const WeightsFolderContents& w, const std::stri
   ConfigKeys keys;
   keys.explicit_ = options_.explicit_keys;
   for (const auto& f : architecture_fields()) keys.stated.insert(f);
-  const auto r = reconcile_with_tensors(config_, keys, &w.G, &w.D, source);
+  ReconciledConfig r;
+  try {
+    r = reconcile_with_tensors(config_, keys, &w.G, &w.D, source);
+  } catch (const Error& e) {
+    // Tensors the rules do not know: the flags as given, and the load judges them.
+    std::cerr << "gan-train: note: architecture not read off the tensors: " << e.what() << "\n";
+    return;
+  }
   for (const auto& line : r.warnings) std::cerr << "gan-train: warning: " << source << ": " << line << "\n";
   config_ = r.config;
   config_.validate_training("gan-train config (with the architecture of " + source + ")");
