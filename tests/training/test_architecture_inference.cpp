@@ -7,8 +7,10 @@
 #include <ATen/core/Dict.h>
 #include <ATen/core/ivalue.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "libbiggan/models/architecture_inference.h"
@@ -16,9 +18,11 @@
 #include "libbiggan/serialization/torch_file.h"
 #include "libbiggan/training/config.h"
 #include "libbiggan/training/config_from_tensors.h"
+#include "libbiggan/training/trainer.h"
 #include "libbiggan/util/atomic_file.h"
 #include "libbiggan/util/error.h"
 #include "tests/fixtures.h"
+#include "tests/training/tiny_run.h"
 
 using namespace biggan;
 using namespace biggan::test;
@@ -223,4 +227,29 @@ TEST_CASE("ckpt-inspect prints the architecture and what the stored config gets 
   const std::string text = read_file(tmp / "out.txt");
   CHECK(text.find("architecture (from the G and D tensors): " + truth.model) != std::string::npos);
   CHECK(text.find("stored config disagrees: config says D_ch") != std::string::npos);
+}
+
+TEST_CASE("gan-train --resume: architecture flags left out follow the save's tensors", "[architecture]") {
+  torch::set_num_threads(1);
+  TempDir tmp;
+  const auto data = make_tiny_data(tmp.path);
+  auto first = parse_train_command(tiny_args(tmp.path, data, {"--total_itr", "2", "--save_every", "2", "--experiment_name", "tiny"}));
+  Trainer(first.config, first.options).run();
+  // The resume leaves out --G_ch 4 and --dim_z 8 (the parser's defaults are 64 and 128).
+  auto args = tiny_args(tmp.path, data, {"--total_itr", "3", "--save_every", "3", "--experiment_name", "tiny", "--resume"});
+  for (const char* flag : {"--G_ch", "--dim_z"}) {
+    auto it = std::find(args.begin(), args.end(), flag);
+    REQUIRE(it != args.end());
+    args.erase(it, it + 2);
+  }
+  auto cmd = parse_train_command(args);
+  CHECK(cmd.config.G_ch == 64);
+  Trainer resumed(cmd.config, cmd.options);
+  CHECK(resumed.gan().config.G_ch == 4);
+  CHECK(resumed.gan().config.dim_z == 8);
+  CHECK(resumed.run().itr == 3);
+  // A flag given on the command line keeps its word: one that contradicts the save fails the load.
+  auto wrong = parse_train_command(tiny_args(
+      tmp.path, data, {"--total_itr", "4", "--experiment_name", "tiny", "--resume", "--D_ch", "16"}));
+  CHECK_THROWS_WITH(Trainer(wrong.config, wrong.options), Catch::Contains("D.pth") && Catch::Contains("shape"));
 }
