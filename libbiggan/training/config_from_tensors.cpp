@@ -73,6 +73,9 @@ std::set<std::string> config_keys(const c10::IValue& dict) {
   if (!dict.isGenericDict()) return out;
   for (const auto& e : dict.toGenericDict())
     if (e.key().isString()) out.insert(e.key().toStringRef());
+  // The reference's train.py stores the activations as G_activation / D_activation.
+  if (out.count("G_activation")) out.insert("G_nl");
+  if (out.count("D_activation")) out.insert("D_nl");
   return out;
 }
 
