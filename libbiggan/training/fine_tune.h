@@ -6,6 +6,7 @@
 // embeddings, D's `embed`). Adam's state loads for the parameters taken and starts afresh for the
 // re-initialised ones; the learning rates and betas are the new run's flags.
 #pragma once
+#include <iosfwd>
 #include <string>
 #include <vector>
 

@@ -18,6 +18,7 @@
 #include "libbiggan/training/evaluator.h"
 #include "libbiggan/training/experiment.h"
 #include "libbiggan/training/train_step.h"
+#include "libbiggan/training/weights_folder.h"
 #include "libbiggan/util/progress.h"
 
 namespace biggan {
