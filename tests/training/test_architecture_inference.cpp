@@ -119,10 +119,12 @@ TEST_CASE("tensors that are no BigGAN G or D are a one-line error naming the sou
 }
 
 TEST_CASE("config keys: stated by a dict, a JSON object, flags (spellings mapped)", "[architecture]") {
-  CHECK(flag_keys({"--G_ch", "32", "--D_thin", "--dataset=I64_hdf5", "--hier"}) ==
-        std::set<std::string>{"G_ch", "D_wide", "dataset", "resolution", "n_classes", "hier"});
-  CHECK(config_keys(Json::parse(R"({"G_ch": 4, "G_activation": "relu"})")) ==
-        std::set<std::string>{"G_ch", "G_activation", "G_nl"});
+  const std::set<std::string> from_flags = flag_keys({"--G_ch", "32", "--D_thin", "--dataset=I64_hdf5", "--hier"});
+  const std::set<std::string> want_flags = {"G_ch", "D_wide", "dataset", "resolution", "n_classes", "hier"};
+  CHECK(from_flags == want_flags);
+  const std::set<std::string> from_json = config_keys(Json::parse(R"({"G_ch": 4, "G_activation": "relu"})"));
+  const std::set<std::string> want_json = {"G_ch", "G_activation", "G_nl"};
+  CHECK(from_json == want_json);
   // A stated difference is a warning; an explicit key keeps its word; an unstated one follows silently.
   const auto dir = fixture_cases("biggan").front();
   const auto G = torchfile::load_state_dict((dir / "init/G.pth").string());

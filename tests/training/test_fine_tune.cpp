@@ -150,7 +150,8 @@ TEST_CASE("load_fitting_layers: a layer loads whole or keeps its init", "[fine_t
   const StateDict before = clone_state_dict(state_dict(*b));
   const FittedLoad f = load_fitting_layers(*b, state_dict(*a), "a");
   CHECK(f.loaded == 2);
-  CHECK(f.reinitialised == std::vector<std::string>{"1.weight", "1.bias"});
+  const std::vector<std::string> second_layer = {"1.weight", "1.bias"};
+  CHECK(f.reinitialised == second_layer);
   CHECK(torch::equal(state_dict(*b)["0.weight"], state_dict(*a)["0.weight"]));
   CHECK(torch::equal(state_dict(*b)["1.weight"], before["1.weight"]));
   // A layer with one misfit keeps all of its init, even the tensors that would fit (the bias here).
@@ -161,7 +162,7 @@ TEST_CASE("load_fitting_layers: a layer loads whole or keeps its init", "[fine_t
   auto c = torch::nn::Sequential(torch::nn::Linear(4, 3), torch::nn::Linear(3, 2));
   const StateDict c_before = clone_state_dict(state_dict(*c));
   const FittedLoad g = load_fitting_layers(*c, partial, "partial");
-  CHECK(g.reinitialised == std::vector<std::string>{"1.weight", "1.bias"});
+  CHECK(g.reinitialised == second_layer);
   CHECK(torch::equal(state_dict(*c)["1.bias"], c_before["1.bias"]));
   CHECK(torch::equal(state_dict(*c)["0.bias"], state_dict(*a)["0.bias"]));
 }
