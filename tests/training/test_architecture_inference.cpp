@@ -2,8 +2,6 @@
 // for every fixture case the inferred config is the true one; gan-sample samples a checkpoint
 // without a config, with a wrong one and with one that lacks G_depth exactly as the right one;
 // ckpt-inspect reports the architecture and where the stored config disagrees.
-#include <catch2/catch.hpp>
-
 #include <ATen/core/Dict.h>
 #include <ATen/core/ivalue.h>
 
@@ -23,6 +21,9 @@
 #include "libbiggan/util/error.h"
 #include "tests/fixtures.h"
 #include "tests/training/tiny_run.h"
+
+// Last: LibTorch's glog headers define their own CHECK, Catch's must win.
+#include <catch2/catch.hpp>
 
 using namespace biggan;
 using namespace biggan::test;

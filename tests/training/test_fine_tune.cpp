@@ -3,8 +3,6 @@
 // from the fixture; the class embeddings (G's class-BN embeddings, D's embed) are re-initialised
 // exactly as a fresh model of the new run would have them; Adam's state is the fixture's for the
 // former and absent for the latter; the run trains and saves with the new shapes.
-#include <catch2/catch.hpp>
-
 #include <ATen/core/Dict.h>
 #include <ATen/core/ivalue.h>
 
@@ -19,6 +17,9 @@
 #include "libbiggan/training/trainer.h"
 #include "libbiggan/training/weights_folder.h"
 #include "tests/fixtures.h"
+
+// Last: LibTorch's glog headers define their own CHECK, Catch's must win.
+#include <catch2/catch.hpp>
 
 using namespace biggan;
 using namespace biggan::test;
