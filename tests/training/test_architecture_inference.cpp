@@ -50,6 +50,13 @@ std::string normalised(const ModelConfig& c, const std::string& f) {
     const int64_t slots = c.resolution == 32 ? 4 : c.resolution == 64 ? 5 : c.resolution == 128 ? 6 : c.resolution == 256 ? 7 : 8;
     return "chunk " + std::to_string(c.dim_z / slots);
   }
+  if (f == "G_attn" || f == "D_attn") {  // only the resolutions the stages have count ("64" at 32 is none)
+    const int64_t lo = f == "G_attn" ? 8 : 4, hi = f == "G_attn" ? c.resolution : c.resolution / 2;
+    std::string kept;
+    for (int64_t r : parse_attention(f == "G_attn" ? c.G_attn : c.D_attn))
+      if (r >= lo && r <= hi) kept += std::to_string(r) + "_";
+    return kept;
+  }
   if (f == "shared_dim") return std::to_string(c.effective_shared_dim());
   if (f == "norm_style" && c.norm_style == "in") return "bn";
   return architecture_field_text(c, f);
