@@ -3,7 +3,7 @@
 #include <cxxopts.hpp>
 #include <iostream>
 
-#include "libbiggan/serialization/inspect.h"
+#include "libbiggan/training/checkpoint_report.h"
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/common_flags.h"
 
@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
   return biggan::run_tool("ckpt-inspect", [&] {
     cxxopts::Options opts("ckpt-inspect",
                           "Print the config, training state, tensors (name, shape, dtype), parameter counts per\n"
-                          "module and optimiser summaries of a BigGAN weights folder or one .pth file.");
+                          "module and optimiser summaries of a BigGAN weights folder or one .pth file, and the\n"
+                          "architecture read off the G / D tensors (and where the stored config disagrees).");
     opts.add_options()
         ("path", "weights folder or .pth file", cxxopts::value<std::string>())
         ("stats", "per-tensor min/max/mean/std and singular values of SN weights");
@@ -23,8 +24,8 @@ int main(int argc, char** argv) {
     if (!args.count("path")) throw cxxopts::exceptions::exception("missing PATH");
     biggan::InspectOptions o;
     o.stats = args.count("stats") > 0;
-    auto report = biggan::inspect_path(args["path"].as<std::string>(), o);
-    std::cout << (common->json ? report.dump() + "\n" : biggan::format_inspection(report));
+    auto report = biggan::inspect_checkpoint(args["path"].as<std::string>(), o);
+    std::cout << (common->json ? report.dump() + "\n" : biggan::format_checkpoint_report(report));
     return 0;
   });
 }

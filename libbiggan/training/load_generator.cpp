@@ -1,9 +1,14 @@
 #include "libbiggan/training/load_generator.h"
 
+#include <ATen/core/Dict.h>
+#include <ATen/core/ivalue.h>
+
 #include <filesystem>
+#include <iostream>
 
 #include "libbiggan/serialization/module_state.h"
 #include "libbiggan/serialization/torch_file.h"
+#include "libbiggan/training/config_from_tensors.h"
 #include "libbiggan/training/weights_folder.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/json.h"
@@ -42,32 +47,59 @@ LoadedGenerator load_generator(const GeneratorSource& src) {
     state_path = weights.parent_path() / weights_file_name("state_dict", suffix);
   }
 
-  // The config: the state's, then the JSON file over it, then the flags.
-  bool have_config = false;
+  // The config: the state's, then the JSON file over it, then the flags; then the architecture
+  // the tensors show over what the stored configs say (config_from_tensors.h).
+  ConfigKeys keys;
   if (fs::exists(state_path)) {
-    out.state = TrainState::from_ivalue(torchfile::load(state_path.string()), state_path.string());
+    const c10::IValue state = torchfile::load(state_path.string());
+    out.state = TrainState::from_ivalue(state, state_path.string());
     out.config = out.state->config;
-    have_config = true;
+    if (state.isGenericDict()) {
+      auto dict = state.toGenericDict();
+      auto cfg = dict.find("config");
+      if (cfg != dict.end()) keys.stated = config_keys(cfg->value());
+    }
   }
   if (!src.config_json.empty()) {
-    out.config.update_from_json(Json::parse_file(src.config_json), src.config_json);
-    have_config = true;
+    const Json j = Json::parse_file(src.config_json);
+    out.config.update_from_json(j, src.config_json);
+    for (const auto& k : config_keys(j)) keys.stated.insert(k);
   }
   if (!src.flags.empty()) {
     out.config.apply_reference_flags(src.flags, "--flags");
     // A data set given by flag decides resolution and class count as in sample.py.
     for (const auto& f : src.flags)
       if (f == "--dataset") out.config.derive_from_dataset();
-    have_config = true;
+    keys.explicit_ = flag_keys(src.flags);
   }
-  if (!have_config)
-    throw input_error(out.weights_file, "no config: there is no " + state_path.filename().string() +
-                                            " beside it; give --config-json FILE or --flags \"...\"");
   out.config.skip_init = true;
   out.config.no_optim = true;
-  out.config.validate_model("config of " + out.weights_file);
 
   auto sd = torchfile::load_state_dict(out.weights_file);
+  const bool no_config = keys.stated.empty() && keys.explicit_.empty();
+  ReconciledConfig r;
+  try {
+    r = reconcile_with_tensors(out.config, keys, &sd, nullptr, out.weights_file);
+  } catch (const Error& e) {
+    if (no_config)
+      throw input_error(out.weights_file, "no config (no " + state_path.filename().string() +
+                                              " beside it) and the architecture cannot be read off the tensors (" +
+                                              e.what() + "); give --config-json FILE or --flags \"...\"");
+    // Tensors the rules do not know: the config as given, and the load below judges it.
+    r.config = out.config;
+    std::cerr << "note: " << out.weights_file << ": architecture not read off the tensors: " << e.what() << "\n";
+  }
+  out.config = r.config;
+  out.warnings = r.warnings;
+  for (const auto& w : r.warnings) std::cerr << "warning: " << out.weights_file << ": " << w << "\n";
+  if (!r.assumptions.empty()) {
+    std::string line;
+    for (const auto& a : r.assumptions) line += (line.empty() ? "" : ", ") + a;
+    std::cerr << "note: " << out.weights_file << ": " << (no_config ? "no config: architecture from the tensors; " : "")
+              << "assuming the reference's " << line << "\n";
+  }
+  out.config.validate_model("config of " + out.weights_file);
+
   out.G = make_generator(model_config(out.config));
   load_state_dict(*out.G, sd, out.weights_file);
   out.G->eval();

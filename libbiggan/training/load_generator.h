@@ -31,8 +31,13 @@ struct LoadedGenerator {
   std::optional<TrainState> state;  // the folder's state_dict.pth when read
   std::string weights_file;         // the .pth file loaded into G
   std::string which;                // "G" or "G_ema"
+  // Where the stored config contradicted the tensors (the tensors won), one line each; also on stderr.
+  std::vector<std::string> warnings;
 };
 
+// The architecture is read off the G tensors (config_from_tensors.h): a missing, incomplete or
+// contradicting stored config is no error (each difference a warning on stderr, the assumptions a
+// note); --flags keep their word, so flags that contradict the tensors fail the load.
 // Builds G from the config (drawing from torch's generator as the reference's sample.py does:
 // module construction with skip_init) and loads the weights, checking every key and shape (all
 // mismatches are reported in one error naming the file). G is left in eval mode.

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "libbiggan/data/hdf5_dataset.h"
+#include "libbiggan/training/config_from_tensors.h"
 #include "libbiggan/util/atomic_file.h"
 #include "libbiggan/util/device.h"
 #include "libbiggan/util/error.h"
@@ -22,6 +23,8 @@ const OwnFlag kOwnFlags[] = {
     {"flags-file", true, "read reference flags from a recipe file (pipelines/*.flags); later flags override"},
     {"total_itr", true, "stop after this iteration (default: run num_epochs)"},
     {"n_classes", true, "number of classes (default: from the data set name, else from the data file)"},
+    {"resume_from", true, "fine-tune: a new run starting from this weights folder's tensors that fit (with\n"
+                          "      another --n_classes the class embeddings are re-initialised; see docs/fine-tuning.md)"},
     {"classifier", true, "Fashion-MNIST classifier weights: test with classifier-FID / IS / accuracy"},
     {"eval_real", true, "real images (HDF5) the classifier yardstick compares against"},
     {"eval_samples", true, "samples per test for the classifier yardstick (default 2000)"},
@@ -110,6 +113,7 @@ void apply_own_flag(TrainCommand& cmd, ParsedFlags& parsed, const std::string& n
     parsed.reference.insert(parsed.reference.begin(), from_file.begin(), from_file.end());
   } else if (n == "total_itr") cmd.options.total_itr = own_flag_int(n, value);
   else if (n == "n_classes") parsed.n_classes_text = value;
+  else if (n == "resume_from") cmd.options.resume_from = value;
   else if (n == "classifier") cmd.classifier = value;
   else if (n == "eval_real") cmd.eval_real = value;
   else if (n == "eval_samples") cmd.eval_samples = own_flag_int(n, value);
@@ -242,6 +246,10 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
   if (cmd.help || cmd.version) return cmd;
   cmd.options.device = pick_device(parsed.device_name);
   cmd.config.apply_reference_flags(parsed.reference, "gan-train flags");
+  // What the command line set keeps its word against saved tensors; resolution and classes always
+  // come from the data (config_from_tensors.h).
+  cmd.options.explicit_keys = flag_keys(parsed.reference);
+  cmd.options.explicit_keys.insert({"resolution", "n_classes"});
   cmd.config.update_roots();
   derive_data_settings(cmd, parsed.n_classes_text);
   validate_command(cmd);

@@ -9,9 +9,13 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "libbiggan/data/sampler.h"
+#include "libbiggan/training/config_from_tensors.h"
+#include "libbiggan/training/fine_tune.h"
 #include "libbiggan/serialization/module_state.h"
 #include "libbiggan/serialization/torch_file.h"
 #include "libbiggan/util/cli.h"
@@ -66,7 +70,27 @@ void Trainer::install_signal_handlers() {
 
 Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(config)), options_(std::move(options)) {
   config_.validate_training("gan-train config");
+  if (config_.resume && !options_.resume_from.empty())
+    throw Error("give --resume (continue this run) or --resume_from W (a new run from W's weights), not both");
   data_ = std::make_shared<data::HDF5Dataset>(options_.data_path, config_.load_in_mem);
+  name_ = config_.experiment_name.empty() ? experiment_name_from_config(config_) : config_.experiment_name;
+  paths_ = experiment_paths(config_, name_);
+
+  // The weights to start from, read before the models are built: their tensors set the architecture.
+  std::optional<WeightsFolderContents> loaded;
+  if (config_.resume) {
+    if (recover_weights_folder(paths_.weights, config_.load_weights) == Recovery::kCompletedSave)
+      std::cerr << "gan-train: completed the save that was interrupted in " << paths_.weights.string() << "\n";
+    loaded = load_weights_folder(paths_.weights, config_.load_weights,
+                                 config_.ema ? std::vector<std::string>{"G", "D", "G_ema", "G_optim", "D_optim", "state_dict"}
+                                             : std::vector<std::string>{"G", "D", "G_optim", "D_optim", "state_dict"});
+    adopt_architecture(*loaded, paths_.weights.string());
+  } else if (!options_.resume_from.empty()) {
+    if (!std::filesystem::is_directory(options_.resume_from))
+      throw input_error(options_.resume_from, "--resume_from: no such weights folder");
+    loaded = load_weights_folder(options_.resume_from, "", {"G", "D"});
+    adopt_architecture(*loaded, options_.resume_from);
+  }
   if (data_->height() != config_.resolution || data_->width() != config_.resolution)
     throw input_error(options_.data_path, "images are " + std::to_string(data_->height()) + "x" +
                                               std::to_string(data_->width()) + ", the model's resolution is " +
@@ -74,8 +98,6 @@ Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(conf
   if (data_->num_classes() > config_.n_classes)
     throw input_error(options_.data_path, "labels go up to " + std::to_string(data_->num_classes() - 1) +
                                               " but the model has " + std::to_string(config_.n_classes) + " classes");
-  name_ = config_.experiment_name.empty() ? experiment_name_from_config(config_) : config_.experiment_name;
-  paths_ = experiment_paths(config_, name_);
 
   // train.py: seed, then G, D, G_ema (initialisation runs on resume too, so that every later draw
   // happens as in the uninterrupted run; the loaded weights then replace the initial ones).
@@ -84,15 +106,12 @@ Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(conf
   gan_.to(options_.device);
   state_.config = config_;
   if (config_.resume) {
-    if (recover_weights_folder(paths_.weights, config_.load_weights) == Recovery::kCompletedSave)
-      std::cerr << "gan-train: completed the save that was interrupted in " << paths_.weights.string() << "\n";
-    auto w = load_weights_folder(paths_.weights, config_.load_weights,
-                                 config_.ema ? std::vector<std::string>{"G", "D", "G_ema", "G_optim", "D_optim", "state_dict"}
-                                             : std::vector<std::string>{"G", "D", "G_optim", "D_optim", "state_dict"});
-    gan_.load_weights(w, paths_.weights.string());
-    state_ = *w.state;
+    gan_.load_weights(*loaded, paths_.weights.string());
+    state_ = *loaded->state;
     state_.config = config_;
     last_save_itr_ = state_.itr;
+  } else if (loaded) {
+    fine_tune_from(gan_, *loaded, options_.resume_from, std::cerr);
   }
   create_experiment_folders(paths_);
   const bool fresh = !config_.resume;
@@ -117,6 +136,25 @@ Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(conf
 }
 
 Trainer::~Trainer() = default;
+
+void Trainer::adopt_architecture(const WeightsFolderContents& w, const std::string& source) {
+  // Every architecture field not given on the command line follows the tensors; a default that
+  // differs is named (the reference would stop at a size mismatch).
+  ConfigKeys keys;
+  keys.explicit_ = options_.explicit_keys;
+  for (const auto& f : architecture_fields()) keys.stated.insert(f);
+  ReconciledConfig r;
+  try {
+    r = reconcile_with_tensors(config_, keys, &w.G, &w.D, source);
+  } catch (const Error& e) {
+    // Tensors the rules do not know: the flags as given, and the load judges them.
+    std::cerr << "gan-train: note: architecture not read off the tensors: " << e.what() << "\n";
+    return;
+  }
+  for (const auto& line : r.warnings) std::cerr << "gan-train: warning: " << source << ": " << line << "\n";
+  config_ = r.config;
+  config_.validate_training("gan-train config (with the architecture of " + source + ")");
+}
 
 // The data order of one epoch as the reference's loaders draw it, and where the loader starts: a
 // resumed epoch skips the batches already trained (or the multi-epoch sampler starts late).

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "libbiggan/data/batch_loader.h"
@@ -19,6 +20,7 @@
 #include "libbiggan/training/evaluator.h"
 #include "libbiggan/training/experiment.h"
 #include "libbiggan/training/train_step.h"
+#include "libbiggan/training/weights_folder.h"
 #include "libbiggan/util/progress.h"
 
 namespace biggan {
@@ -36,6 +38,12 @@ struct TrainerOptions {
   bool watch_collapse = true;
   bool stop_on_collapse = false;
   CollapseThresholds collapse;
+  // --resume_from: a weights folder to fine-tune from (fine_tune.h): a new run whose models take
+  // every layer of it that fits; the architecture comes from its tensors, n_classes from the flags.
+  std::string resume_from;
+  // Config keys set on the command line: on --resume / --resume_from they keep their word against
+  // the saved tensors (config_from_tensors.h); the others follow the tensors, with a warning.
+  std::set<std::string> explicit_keys;
   // Called after every step (tests use it to compare the data order and the losses).
   std::function<void(int64_t itr, const data::Batch& batch, const StepLosses& losses)> on_step;
 };
@@ -74,6 +82,8 @@ class Trainer {
   void plots();
   void on_collapse(const std::optional<CollapseEvent>& event);
   std::string keep_precollapse_save(int64_t onset_itr);
+  // --resume / --resume_from: W's tensors set the architecture (before the models are built).
+  void adopt_architecture(const WeightsFolderContents& w, const std::string& source);
 
   Config config_;
   TrainerOptions options_;

@@ -212,6 +212,9 @@ TEST_CASE("gan-sample: bad inputs are one-line errors and leave no output", "[sa
   }
   write_file_atomically(tmp / "garbage.pth", "not a torch file at all");
   fs::copy_file(dir / "init/G.pth", tmp / "G.pth");
+  // Without a config G's architecture is read off its tensors (test_architecture_inference.cpp); a
+  // file whose tensors are no G's still has no config to go by.
+  fs::copy_file(dir / "init/D.pth", tmp / "D.pth");
   const std::string w = "--weights " + (dir / "init").string() + " --which G";
 
   struct Bad {
@@ -220,7 +223,7 @@ TEST_CASE("gan-sample: bad inputs are one-line errors and leave no output", "[sa
   const std::vector<Bad> bad = {
       {"--weights " + (tmp / "nowhere").string(), "no such weights"},
       {"--weights " + (dir / "init").string() + " --suffix copy7", "G_copy7.pth"},
-      {"--weights " + (tmp / "G.pth").string(), "no config"},
+      {"--weights " + (tmp / "D.pth").string(), "no config"},
       {"--weights " + (tmp / "garbage.pth").string() + " --config-json " + (dir / "config.json").string(),
        "garbage.pth"},
       {w + " --flags \"--G_ch 16\"", "shape mismatch"},
