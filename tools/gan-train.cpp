@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "libbiggan/training/train_cli.h"
+#include "libbiggan/util/provenance.h"
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/version.h"
