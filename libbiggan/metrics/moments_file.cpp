@@ -4,6 +4,7 @@
 
 #include "libbiggan/serialization/npz.h"
 #include "libbiggan/util/error.h"
+#include "libbiggan/util/provenance.h"
 
 namespace biggan::metrics {
 
@@ -15,7 +16,7 @@ void save_moments_npz(const std::string& path, const Moments& m, const torch::Te
                      {"sigma", m.sigma.to(torch::kCPU, torch::kFloat64).contiguous()}};
   if (features.defined()) arrays.emplace_back("features", features.to(torch::kCPU, torch::kFloat32).contiguous());
   if (random_weights || m.random_weights) arrays.emplace_back("random_weights", torch::ones({1}, torch::kBool));
-  arrays.push_back(npz::provenance_member());
+  arrays.emplace_back("provenance", provenance_bytes());
   npz::save(path, arrays);
 }
 

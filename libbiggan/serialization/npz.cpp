@@ -5,7 +5,6 @@
 #include "libbiggan/serialization/zip_archive.h"
 #include "libbiggan/util/atomic_file.h"
 #include "libbiggan/util/error.h"
-#include "libbiggan/util/provenance.h"
 
 namespace biggan::npz {
 namespace {
@@ -125,13 +124,6 @@ torch::Tensor parse_npy(const std::string& b, const std::string& what) {
     t = t.permute(perm).contiguous();
   }
   return t;
-}
-
-std::pair<std::string, torch::Tensor> provenance_member() {
-  const std::string text = provenance_json().dump();
-  auto bytes = torch::empty({int64_t(text.size())}, torch::kUInt8);
-  if (!text.empty()) std::memcpy(bytes.data_ptr(), text.data(), text.size());
-  return {"provenance", bytes};
 }
 
 std::string npy_header(c10::ScalarType dtype, c10::IntArrayRef sizes) {

@@ -18,10 +18,6 @@ Arrays load(const std::string& path);
 // Atomically writes an uncompressed .npz (np.savez layout).
 void save(const std::string& path, const Arrays& arrays);
 
-// The "provenance" member every npz we write holds: util/provenance's JSON as uint8 bytes
-// (numpy: bytes(np.load(f)["provenance"]).decode()).
-std::pair<std::string, torch::Tensor> provenance_member();
-
 // The array called `name`; a clear error naming the file and the arrays present if it is missing.
 const torch::Tensor& get(const Arrays& arrays, const std::string& name, const std::string& path);
 

@@ -1,9 +1,9 @@
 #include "libbiggan/training/sample_sinks.h"
 
 #include "libbiggan/serialization/hdf5_rows.h"
-#include "libbiggan/serialization/npz.h"
 #include "libbiggan/training/sampling.h"
 #include "libbiggan/util/error.h"
+#include "libbiggan/util/provenance.h"
 
 namespace biggan {
 
@@ -47,13 +47,13 @@ void Hdf5SampleSink::finish() {
 
 NpzSampleSink::NpzSampleSink(const fs::path& path, const SampleShape& shape) : file_(path) {
   try {
-    const auto provenance = npz::provenance_member();
+    const auto provenance = provenance_bytes();
     npz_ = std::make_unique<npz::StreamWriter>(
         file_.temp().string(),
         std::vector<npz::ArraySpec>{{"x", torch::kUInt8, {shape.count, 3, shape.resolution, shape.resolution}},
                                     {"y", torch::kInt64, {shape.count}},
-                                    {provenance.first, torch::kUInt8, {provenance.second.numel()}}});
-    npz_->append(2, provenance.second);
+                                    {"provenance", torch::kUInt8, {provenance.numel()}}});
+    npz_->append(2, provenance);
   } catch (const Error& e) {
     file_.rethrow_naming_target(e);
   }

@@ -1,5 +1,6 @@
 #include "libbiggan/util/provenance.h"
 
+#include <cstring>
 #include <mutex>
 
 #include "libbiggan/util/version.h"
@@ -44,6 +45,13 @@ Provenance provenance() {
 Json provenance_json() {
   const auto p = provenance();
   return Json::object().set("tool", p.tool).set("version", p.version).set("command_line", p.command_line);
+}
+
+torch::Tensor provenance_bytes() {
+  const std::string text = provenance_json().dump();
+  auto bytes = torch::empty({int64_t(text.size())}, torch::kUInt8);
+  if (!text.empty()) std::memcpy(bytes.data_ptr(), text.data(), text.size());
+  return bytes;
 }
 
 }  // namespace biggan

@@ -3,6 +3,8 @@
 // every cxxopts tool, gan-train's main for itself); every writer of HDF5 files, npz archives,
 // sample streams, weights folders and JSON / JSONL outputs stores provenance() beside its data.
 #pragma once
+#include <torch/torch.h>
+
 #include <string>
 #include <vector>
 
@@ -24,6 +26,10 @@ void record_invocation(const std::string& tool, const std::vector<std::string>& 
 Provenance provenance();
 // {"tool": ..., "version": ..., "command_line": ...}
 Json provenance_json();
+
+// provenance_json() as uint8 bytes: the "provenance" member of every .npz we write
+// (numpy: bytes(np.load(f)["provenance"]).decode()).
+torch::Tensor provenance_bytes();
 
 // One argument as a POSIX shell reads it back: unchanged when it is safe, else in single quotes.
 std::string shell_quote(const std::string& arg);
