@@ -48,9 +48,10 @@ TEST_CASE("D winning alone, or G's loss growing alone, is not a collapse") {
   CollapseWatchdog d_only, g_only;
   REQUIRE_FALSE(feed_healthy(d_only, 1, 200, rng));
   REQUIRE_FALSE(feed_healthy(g_only, 1, 200, rng));
+  std::uniform_real_distribution<double> u(0.0, 1.0);  // losses that move (still ones are `frozen`)
   for (int64_t itr = 201; itr <= 600; ++itr) {
-    CHECK_FALSE(d_only.on_losses(itr, 0.5, 0.01, 0.01));
-    CHECK_FALSE(g_only.on_losses(itr, 4.0, 0.8, 0.8));
+    CHECK_FALSE(d_only.on_losses(itr, 0.5 + 0.2 * u(rng), 0.01 + 0.03 * u(rng), 0.01 + 0.03 * u(rng)));
+    CHECK_FALSE(g_only.on_losses(itr, 4.0 + 0.2 * u(rng), 0.8 + 0.2 * u(rng), 0.8 + 0.2 * u(rng)));
   }
 }
 

@@ -72,7 +72,7 @@ TEST_CASE("HDF5, npz, stream, JSON and --version outputs of gan-sample and fid s
   CHECK(reader.header().meta.at("version").find(toolkit_version()) == 0);
 
   REQUIRE(run("fid", "--threads 1 --json --random-weights '" + (tmp / "s.npz").string() + "' '" +
-                         (tmp / "s.h5").string() + "'",
+                         (tmp / "s.npz").string() + "'",
               tmp / "fid.json") == 0);
   check_provenance(Json::parse(read_file(tmp / "fid.json"))["provenance"], "fid", "--json");
 
