@@ -30,7 +30,7 @@ struct CollapseThresholds {
   double g_loss_rise = 1.0;
   // All three losses all but unchanged (max - min below this) over the window: D outputs about one
   // constant for every image (its ReLUs died, as too high a learning rate does; healthy losses move
-  // by 0.1 and more from batch to batch) and G learns nothing from then on.
+  // by 0.1 and more from batch to batch) and G learns nothing until D recovers, if it does.
   double frozen_tolerance = 0.01;
   // A G singular value (SV log) this many times the median of its last `sv_history` values.
   double sv_jump = 2.0;
