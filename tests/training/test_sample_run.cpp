@@ -21,6 +21,7 @@
 #include "libbiggan/training/sampling.h"
 #include "libbiggan/util/atomic_file.h"
 #include "libbiggan/util/error.h"
+#include "libbiggan/util/provenance.h"
 #include "tests/fixtures.h"
 #include "tests/serialization/python_oracle.h"
 
@@ -138,7 +139,8 @@ TEST_CASE("sample run: every sink gets every batch in order; files equal the who
   CHECK(torch::equal(f.read("y"), y));
   CHECK(f.attr_string("/", "which") == "G");
   CHECK(f.attr_string("/", "mode") == "eval");
-  npz::save((tmp / "whole.npz").string(), {{"x", metrics::quantize_like_reference(images)}, {"y", y}});
+  npz::save((tmp / "whole.npz").string(),
+            {{"x", metrics::quantize_like_reference(images)}, {"y", y}, {"provenance", provenance_bytes()}});
   CHECK(read_file(tmp / "s.npz") == read_file(tmp / "whole.npz"));
   CHECK(fs::exists(tmp / "sheet.png"));
   {
