@@ -38,6 +38,34 @@ size_t value_of(const std::string& h, const std::string& key, const std::string&
   throw input_error(what, "npy header lacks '" + key + "'");
 }
 
+// The header's shape tuple at p; count gets the number of elements.
+std::vector<int64_t> parse_shape(const std::string& h, size_t p, const std::string& what, uint64_t& count) {
+  if (p >= h.size() || h[p] != '(') throw input_error(what, "npy: bad shape");
+  auto close = h.find(')', p);
+  if (close == std::string::npos) throw input_error(what, "npy: bad shape");
+  std::vector<int64_t> shape;
+  // count: elements; extent: the product of the non-zero dimensions, bounded too, because LibTorch
+  // sizes even an empty tensor's storage from all of them (fuzz_npy: (0, 20, 777777777779, ...)).
+  uint64_t extent = 1;
+  count = 1;
+  for (size_t i = p + 1; i < close;) {
+    while (i < close && (h[i] == ' ' || h[i] == ',')) ++i;
+    if (i >= close) break;
+    if (h[i] < '0' || h[i] > '9') throw input_error(what, "npy: bad shape");
+    uint64_t v = 0;
+    while (i < close && h[i] >= '0' && h[i] <= '9') {
+      v = v * 10 + uint64_t(h[i++] - '0');
+      if (v > (uint64_t(1) << 48)) throw input_error(what, "npy: dimension too large");
+    }
+    if (i < close && h[i] == 'L') ++i;  // python 2 longs
+    shape.push_back(int64_t(v));
+    if (v && extent > (uint64_t(1) << 56) / v) throw input_error(what, "npy: array too large");
+    if (v) extent *= v;
+    count *= v;
+  }
+  return shape;
+}
+
 }  // namespace
 
 torch::Tensor parse_npy(const std::string& b, const std::string& what) {
@@ -79,29 +107,8 @@ torch::Tensor parse_npy(const std::string& b, const std::string& what) {
   if (after < h.size() && h[after] != ',' && h[after] != ' ' && h[after] != '}')
     throw input_error(what, "npy: bad fortran_order");
 
-  p = value_of(h, "shape", what);
-  if (p >= h.size() || h[p] != '(') throw input_error(what, "npy: bad shape");
-  auto close = h.find(')', p);
-  if (close == std::string::npos) throw input_error(what, "npy: bad shape");
-  std::vector<int64_t> shape;
-  // count: elements; extent: the product of the non-zero dimensions, bounded too, because LibTorch
-  // sizes even an empty tensor's storage from all of them (fuzz_npy: (0, 20, 777777777779, ...)).
-  uint64_t count = 1, extent = 1;
-  for (size_t i = p + 1; i < close;) {
-    while (i < close && (h[i] == ' ' || h[i] == ',')) ++i;
-    if (i >= close) break;
-    if (h[i] < '0' || h[i] > '9') throw input_error(what, "npy: bad shape");
-    uint64_t v = 0;
-    while (i < close && h[i] >= '0' && h[i] <= '9') {
-      v = v * 10 + uint64_t(h[i++] - '0');
-      if (v > (uint64_t(1) << 48)) throw input_error(what, "npy: dimension too large");
-    }
-    if (i < close && h[i] == 'L') ++i;  // python 2 longs
-    shape.push_back(int64_t(v));
-    if (v && extent > (uint64_t(1) << 56) / v) throw input_error(what, "npy: array too large");
-    if (v) extent *= v;
-    count *= v;
-  }
+  uint64_t count = 0;
+  const std::vector<int64_t> shape = parse_shape(h, value_of(h, "shape", what), what, count);
   uint64_t data_start = hstart + hlen, nbytes = count * uint64_t(size);
   if (b.size() - data_start != nbytes)
     throw input_error(what, "npy: data holds " + std::to_string(b.size() - data_start) + " bytes, shape and dtype need " +

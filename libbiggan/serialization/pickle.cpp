@@ -237,7 +237,8 @@ class Unpickler {
     return out;
   }
 
-  // --- the opcodes
+  // --- the opcodes: one case per opcode, as pickletools lists them. Longer than ~80 lines on
+  // purpose: a table reads best whole, and every case shares the machine's stack and memo.
   void step(unsigned char op) {
     switch (op) {
       case 0x80: {  // PROTO

@@ -17,38 +17,37 @@ namespace biggan {
 
 namespace fs = std::filesystem;
 
-LoadedGenerator load_generator(const GeneratorSource& src) {
-  if (src.weights.empty()) throw Error("no weights given");
-  const fs::path weights(src.weights);
-  if (!fs::exists(weights)) throw input_error(src.weights, "no such weights folder or file");
-  if (!src.which.empty() && src.which != "G" && src.which != "G_ema")
-    throw Error("--which must be G or G_ema, not '" + src.which + "'");
+namespace {
 
-  LoadedGenerator out;
-  fs::path state_path;
+// Which G file to read (the folder's G_ema when it has one, as the reference's use_ema) and where
+// its state_dict.pth is; fills out.which and out.weights_file, returns the state's path.
+fs::path locate_weights(const GeneratorSource& src, LoadedGenerator& out) {
+  const fs::path weights(src.weights);
   if (fs::is_directory(weights)) {
     const auto ema = weights / weights_file_name("G_ema", src.suffix);
     const bool has_ema = fs::exists(ema) || fs::exists(weights / staged_file_name("G_ema", src.suffix));
     out.which = !src.which.empty() ? src.which : (has_ema ? "G_ema" : "G");
     // Checked against the save's manifest: never a G from one save with the config of another.
     out.weights_file = verified_weights_file(weights, src.suffix, out.which).string();
-    state_path = weights / weights_file_name("state_dict", src.suffix);
+    fs::path state_path = weights / weights_file_name("state_dict", src.suffix);
     if (fs::exists(weights / staged_file_name("state_dict", src.suffix)))
       state_path = verified_weights_file(weights, src.suffix, "state_dict");
-  } else {
-    out.weights_file = weights.string();
-    out.which = src.which.empty() ? "G" : src.which;
-    // G_copy0.pth -> state_dict_copy0.pth beside it.
-    const std::string stem = weights.stem().string();
-    std::string suffix = src.suffix;
-    for (const char* prefix : {"G_ema_", "G_"})
-      if (suffix.empty() && stem.rfind(prefix, 0) == 0) suffix = stem.substr(std::string(prefix).size());
-    if (suffix == "ema") suffix.clear();
-    state_path = weights.parent_path() / weights_file_name("state_dict", suffix);
+    return state_path;
   }
+  out.weights_file = weights.string();
+  out.which = src.which.empty() ? "G" : src.which;
+  // G_copy0.pth -> state_dict_copy0.pth beside it.
+  const std::string stem = weights.stem().string();
+  std::string suffix = src.suffix;
+  for (const char* prefix : {"G_ema_", "G_"})
+    if (suffix.empty() && stem.rfind(prefix, 0) == 0) suffix = stem.substr(std::string(prefix).size());
+  if (suffix == "ema") suffix.clear();
+  return weights.parent_path() / weights_file_name("state_dict", suffix);
+}
 
-  // The config: the state's, then the JSON file over it, then the flags; then the architecture
-  // the tensors show over what the stored configs say (config_from_tensors.h).
+// The config as stated: the state's, then the JSON file over it, then the flags. Returns which
+// keys were stated and which typed (config_from_tensors.h weighs them against the tensors).
+ConfigKeys stated_config(const GeneratorSource& src, const fs::path& state_path, LoadedGenerator& out) {
   ConfigKeys keys;
   if (fs::exists(state_path)) {
     const c10::IValue state = torchfile::load(state_path.string());
@@ -74,8 +73,13 @@ LoadedGenerator load_generator(const GeneratorSource& src) {
   }
   out.config.skip_init = true;
   out.config.no_optim = true;
+  return keys;
+}
 
-  auto sd = torchfile::load_state_dict(out.weights_file);
+// The architecture the tensors show over what the stated config says, with one warning line per
+// difference and one note listing what was assumed.
+void reconcile_config(const ConfigKeys& keys, const torchfile::StateDict& sd, const fs::path& state_path,
+                      LoadedGenerator& out) {
   const bool no_config = keys.stated.empty() && keys.explicit_.empty();
   ReconciledConfig r;
   try {
@@ -98,6 +102,21 @@ LoadedGenerator load_generator(const GeneratorSource& src) {
     std::cerr << "note: " << out.weights_file << ": " << (no_config ? "no config: architecture from the tensors; " : "")
               << "assuming the reference's " << line << "\n";
   }
+}
+
+}  // namespace
+
+LoadedGenerator load_generator(const GeneratorSource& src) {
+  if (src.weights.empty()) throw Error("no weights given");
+  if (!fs::exists(fs::path(src.weights))) throw input_error(src.weights, "no such weights folder or file");
+  if (!src.which.empty() && src.which != "G" && src.which != "G_ema")
+    throw Error("--which must be G or G_ema, not '" + src.which + "'");
+
+  LoadedGenerator out;
+  const fs::path state_path = locate_weights(src, out);
+  const ConfigKeys keys = stated_config(src, state_path, out);
+  auto sd = torchfile::load_state_dict(out.weights_file);
+  reconcile_config(keys, sd, state_path, out);
   out.config.validate_model("config of " + out.weights_file);
 
   out.G = make_generator(model_config(out.config));

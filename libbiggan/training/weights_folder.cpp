@@ -211,4 +211,26 @@ fs::path verified_weights_file(const fs::path& dir, const std::string& suffix, c
   return p;
 }
 
+std::string keep_newest_save(const std::filesystem::path& dir, const std::vector<std::string>& suffixes,
+                             int64_t at_or_before, const std::string& to_suffix) {
+  std::string chosen;
+  int64_t chosen_itr = -1;
+  for (const auto& suffix : suffixes) {
+    try {
+      const auto file = verified_weights_file(dir, suffix, "state_dict");
+      const auto itr = TrainState::from_ivalue(torchfile::load(file.string()), file.string()).itr;
+      if (itr <= at_or_before && itr > chosen_itr) chosen = suffix, chosen_itr = itr;
+    } catch (const Error&) {  // no such save (yet), or unreadable: not a candidate
+    }
+  }
+  if (chosen_itr < 0) return "no save predates itr " + std::to_string(at_or_before) + ", so none is kept";
+  try {
+    save_weights_folder(dir, to_suffix, load_weights_folder(dir, chosen, {"G", "state_dict"}));
+  } catch (const Error& e) {
+    return std::string("keeping the save of itr ") + std::to_string(chosen_itr) + " failed: " + e.what();
+  }
+  return "the save of itr " + std::to_string(chosen_itr) + " is kept as " +
+         (dir / weights_file_name("G", to_suffix)).string() + " and its siblings (--suffix " + to_suffix + ")";
+}
+
 }  // namespace biggan

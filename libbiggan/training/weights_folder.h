@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "libbiggan/serialization/module_state.h"
 #include "libbiggan/training/train_state.h"
@@ -56,5 +57,11 @@ enum class Recovery { kNothing, kRemovedLeftovers, kCompletedSave };
 // Completes a save that was interrupted after its commit, and removes the leftovers of one
 // interrupted before it. Save and resume call it; harmless on a clean or missing folder.
 Recovery recover_weights_folder(const std::filesystem::path& dir, const std::string& suffix);
+
+// Copies the newest of the saves `suffixes` made at or before itr `at_or_before` (G and
+// state_dict required; unreadable saves are not candidates) to the suffix `to_suffix`. Returns
+// what was done, as a sentence for the log.
+std::string keep_newest_save(const std::filesystem::path& dir, const std::vector<std::string>& suffixes,
+                             int64_t at_or_before, const std::string& to_suffix);
 
 }  // namespace biggan
