@@ -6,6 +6,7 @@
 #include "libbiggan/data/hdf5_dataset.h"
 #include "libbiggan/training/config_from_tensors.h"
 #include "libbiggan/util/atomic_file.h"
+#include "libbiggan/util/common_flags.h"
 #include "libbiggan/util/device.h"
 #include "libbiggan/util/error.h"
 
@@ -35,9 +36,9 @@ const OwnFlag kOwnFlags[] = {
      "what each test computes, by name: fid, is, kid, pr, dc, accuracy, comma-separated (e.g. fid,kid,pr); a "
      "sample count as in fid10k sets the samples per test (default: the test's usual record; docs/metrics.md)"},
     {"loader_threads", true, "background threads preparing batches (default 2)"},
-    {"threads", true, "LibTorch threads (default: all cores)"},
-    {"device", true, "cpu, cuda or cuda:N (default: cuda when this build and machine have it)"},
-    {"progress", false, "one-line progress on stderr even when it is not a terminal"},
+    {"threads", true, common_flag_help::kThreads},
+    {"device", true, common_flag_help::kDevice},
+    {"progress", false, common_flag_help::kProgress},
     {"no_sheets", false, "do not write sample sheets at saves"},
     {"stop_on_collapse", false, "end the run (saved, exit 3) when the collapse watchdog fires (docs/collapse.md)"},
     {"no_collapse_watch", false, "turn the collapse watchdog off"},
@@ -47,8 +48,8 @@ const OwnFlag kOwnFlags[] = {
     {"collapse_frozen", true, "collapse when every loss moves less than this over the window (default 0.01)"},
     {"collapse_sv_jump", true, "collapse when a G singular value exceeds this times its recent median (default 2.0)"},
     {"collapse_score_turn", true, "collapse when FID is this times its best (IS: best / this) two tests running (default 2.0)"},
-    {"version", false, "print the version, git commit and LibTorch build, then exit"},
-    {"help", false, "show this help"},
+    {"version", false, common_flag_help::kVersion},
+    {"help", false, common_flag_help::kHelp},
 };
 
 std::vector<std::string> read_flags_file(const std::string& path) {

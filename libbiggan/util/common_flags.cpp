@@ -11,15 +11,14 @@ namespace biggan {
 namespace {
 
 void add_common_flags(cxxopts::Options& options, unsigned which, const std::string& json_help) {
+  namespace help = common_flag_help;
   auto add = options.add_options("common");
-  if (which & kThreadsFlag) add("t,threads", "LibTorch threads (0 = all cores)", cxxopts::value<int>()->default_value("0"));
-  if (which & kProgressFlag) add("progress", "progress on stderr even when it is not a terminal");
-  if (which & kDeviceFlag)
-    add("device", "cpu, cuda or cuda:N (default: cuda when this build and machine have it)",
-        cxxopts::value<std::string>()->default_value(""));
+  if (which & kThreadsFlag) add("t,threads", help::kThreads, cxxopts::value<int>()->default_value("0"));
+  if (which & kProgressFlag) add("progress", help::kProgress);
+  if (which & kDeviceFlag) add("device", help::kDevice, cxxopts::value<std::string>()->default_value(""));
   if (which & kJsonFlag) add("json", json_help);
-  add("version", "print the version, git commit and LibTorch build, then exit");
-  add("h,help", "show this help");
+  add("version", help::kVersion);
+  add("h,help", help::kHelp);
 }
 
 }  // namespace

@@ -10,6 +10,16 @@
 
 namespace biggan {
 
+// The common flags' help texts: cxxopts tools get them through parse_tool_flags, gan-train's
+// reference-style parser (training/train_cli) lists them in its own table.
+namespace common_flag_help {
+inline constexpr const char* kThreads = "LibTorch threads (0 = all cores)";
+inline constexpr const char* kProgress = "progress on stderr even when it is not a terminal";
+inline constexpr const char* kDevice = "cpu, cuda or cuda:N (default: cuda when this build and machine have it)";
+inline constexpr const char* kVersion = "print the version, git commit and LibTorch build, then exit";
+inline constexpr const char* kHelp = "show this help";
+}  // namespace common_flag_help
+
 // Which of the optional common flags a tool takes (--help and --version are always there).
 enum CommonFlag : unsigned { kThreadsFlag = 1u, kProgressFlag = 2u, kDeviceFlag = 4u, kJsonFlag = 8u };
 

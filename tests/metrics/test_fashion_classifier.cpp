@@ -14,20 +14,17 @@
 #include "libbiggan/serialization/torch_file.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/json.h"
+#include "tests/metrics/fashion_test_data.h"
 #include "tests/metrics/metrics_test_util.h"
 
 using namespace biggan;
 using namespace biggan::metrics;
+using biggan::test::fashion_dir;
+using biggan::test::fashion_split;
+using biggan::test::fashion_subset_classifier;
+using biggan::test::OneThread;
 
 namespace {
-
-// One LibTorch thread while a test trains (restored after): on a shared, busy machine OpenMP's
-// spinning threads make two-thread training several times slower than one.
-struct OneThread {
-  int before = torch::get_num_threads();
-  OneThread() { torch::set_num_threads(1); }
-  ~OneThread() { torch::set_num_threads(before); }
-};
 
 // A synthetic 10-class set: class k is a bright 8×8 square in cell k of a 4×4 grid of 8×8 cells on
 // a noisy dark background. Easy, but only for a working classifier. (Trained without flips: a
@@ -42,20 +39,6 @@ std::pair<torch::Tensor, torch::Tensor> synthetic_set(int64_t n, uint64_t seed) 
     imgs[i].narrow(1, y, 8).narrow(2, x, 8).fill_(230);
   }
   return {imgs.repeat({1, 3, 1, 1}), labels};
-}
-
-std::filesystem::path fashion_dir() { return "/usr/share/datasets/fashion-mnist"; }
-
-// Fashion-MNIST from Debian's IDX files, 28×28 padded to 32×32 (the classifier does not care how
-// the data tool resizes), gray repeated to RGB; the first `limit` rows.
-std::pair<torch::Tensor, torch::Tensor> fashion_split(const std::string& split, int64_t limit) {
-  auto files = data::find_idx_split(fashion_dir(), split);
-  auto im = data::read_idx_ubyte(files.images), lb = data::read_idx_ubyte(files.labels);
-  const int64_t n = std::min<int64_t>(limit, im.dims[0]);
-  auto x = torch::from_blob(im.data.data(), {im.dims[0], 1, 28, 28}, torch::kUInt8).narrow(0, 0, n).clone();
-  auto y = torch::from_blob(lb.data.data(), {lb.dims[0]}, torch::kUInt8).narrow(0, 0, n).to(torch::kInt64);
-  x = torch::constant_pad_nd(x, {2, 2, 2, 2}, 0).repeat({1, 3, 1, 1});
-  return {x, y};
 }
 
 ClassifierArch tiny_arch() {
@@ -117,14 +100,9 @@ TEST_CASE("classifier reaches > 75 % on a 2,000-image Fashion-MNIST subset") {
   }
   std::cout << "case fashion-mnist subset (train 2000, test 2000)\n";
   OneThread one;
-  auto [x, y] = fashion_split("train", 2000);
   auto [xt, yt] = fashion_split("test", 2000);
-  ClassifierTrainOptions o;  // the default architecture
-  o.epochs = 6;
-  o.seed = 0;
-  auto t0 = std::chrono::steady_clock::now();
-  auto model = train_classifier(x, y, o);
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double secs = 0;
+  auto model = fashion_subset_classifier(&secs);  // the default architecture, 6 epochs, seed 0
   const double acc = classifier_accuracy(model, xt, yt);
   std::cout << "  Fashion-MNIST subset: test accuracy " << acc << " after " << secs << " s\n";
   CHECK(acc > 0.75);
