@@ -1,5 +1,7 @@
 #include "libbiggan/training/config.h"
 
+#include "libbiggan/training/diff_augment.h"
+
 #include <ATen/core/Dict.h>
 #include <ATen/core/ivalue.h>
 
@@ -283,6 +285,11 @@ void Config::validate_training(const std::string& source) const {
     if (v < lo) throw input_error(source, "--" + std::string(name) + " must be at least " + std::to_string(lo) +
                                               ", got " + std::to_string(v));
   };
+  try {
+    parse_diff_augment_policy(DiffAugment);
+  } catch (const Error& e) {
+    throw input_error(source, e.what());
+  }
   at_least("batch_size", batch_size, 1);
   at_least("G_batch_size", G_batch_size, 0);
   at_least("num_G_accumulations", num_G_accumulations, 1);

@@ -1,5 +1,6 @@
 #include "libbiggan/training/train_step.h"
 
+#include "libbiggan/training/diff_augment.h"
 #include "libbiggan/training/ortho.h"
 #include "libbiggan/util/error.h"
 
@@ -19,6 +20,7 @@ TrainStep::TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise) : gan_(gan), 
   const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params[0].device();
   z_ = torch::randn({g_batch, gan_.G->dim_z()}).to(device);
   y_ = torch::zeros({g_batch}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  augment_ = parse_diff_augment_policy(c.DiffAugment);
 }
 
 StepLosses TrainStep::run(const torch::Tensor& x, const torch::Tensor& y, int64_t itr) {
@@ -55,11 +57,13 @@ StepLosses TrainStep::run(const torch::Tensor& x, const torch::Tensor& y, int64_
         G_z = G.forward(z, G.shared(gy));
       }
       torch::Tensor D_fake, D_real;
-      if (c.split_D) {
-        D_fake = D.forward(G_z, gy);
-        D_real = D.forward(xs[counter], ys[counter]);
+      if (c.split_D) {  // (the authors' fork has no split_D: here each half is augmented on its own)
+        D_fake = D.forward(diff_augment(G_z, augment_), gy);
+        D_real = D.forward(diff_augment(xs[counter], augment_), ys[counter]);
       } else {
-        auto D_out = D.forward(torch::cat({G_z, xs[counter]}, 0), torch::cat({gy, ys[counter]}, 0));
+        // One augmentation call over fake and real together, as the fork's G_D does.
+        auto D_in = diff_augment(torch::cat({G_z, xs[counter]}, 0), augment_);
+        auto D_out = D.forward(D_in, torch::cat({gy, ys[counter]}, 0));
         auto parts = D_out.split_with_sizes({G_z.size(0), xs[counter].size(0)});
         D_fake = parts[0];
         D_real = parts[1];
@@ -83,7 +87,7 @@ StepLosses TrainStep::run(const torch::Tensor& x, const torch::Tensor& y, int64_
   for (int64_t acc = 0; acc < c.num_G_accumulations; ++acc) {
     noise_->sample(z_, y_);
     auto G_z = G.forward(z_, G.shared(y_));
-    auto D_fake = D.forward(G_z, y_);
+    auto D_fake = D.forward(diff_augment(G_z, augment_), y_);
     auto G_loss = generator_loss(gan_.loss, D_fake) / static_cast<double>(c.num_G_accumulations);
     G_loss.backward();
     out.G_loss = G_loss.item<double>();

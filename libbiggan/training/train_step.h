@@ -1,9 +1,14 @@
 // One iteration of the reference's GAN training function (train_fns.GAN_training_function):
 // num_D_steps D updates, each accumulating num_D_accumulations chunks of the real batch, then one
 // G update accumulating num_G_accumulations, with toggle_grads, split_D, ortho regularisation
-// (G's shared embedding exempt) and the EMA update.
+// (G's shared embedding exempt) and the EMA update. With --DiffAugment, every image D sees goes
+// through diff_augment first, as the DiffAugment authors' fork of the reference does.
 #pragma once
 #include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "libbiggan/training/gan.h"
 #include "libbiggan/training/noise.h"
@@ -31,6 +36,7 @@ class TrainStep {
   Gan& gan_;
   std::shared_ptr<NoiseSource> noise_;
   torch::Tensor z_, y_;
+  std::vector<std::string> augment_;  // the DiffAugment policy, parsed once
 };
 
 // Sets requires_grad of every parameter (utils.toggle_grad).
