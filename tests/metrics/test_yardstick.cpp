@@ -42,8 +42,9 @@ torch::Tensor with_blur(const torch::Tensor& x, double sigma) {
   auto k = torch::exp(-(t * t) / (2 * sigma * sigma));
   k = k / k.sum();
   auto g = gray01(x);
-  g = torch::conv2d(g, k.view({1, 1, 1, -1}), {}, 1, {0, r});
-  g = torch::conv2d(g, k.view({1, 1, -1, 1}), {}, 1, {r, 0});
+  const std::vector<int64_t> stride{1, 1}, pad_w{0, r}, pad_h{r, 0};
+  g = torch::conv2d(g, k.view({1, 1, 1, -1}), torch::Tensor(), stride, pad_w);
+  g = torch::conv2d(g, k.view({1, 1, -1, 1}), torch::Tensor(), stride, pad_h);
   return to_rgb_uint8(g);
 }
 
