@@ -187,7 +187,7 @@ TEST_CASE("gan-sample: no config, a wrong config, no G_depth: the same images as
            c.insert_or_assign("model", std::string(truth.model == "BigGAN" ? "BigGANdeep" : "BigGAN"));
          },
          {"G_ch", "resolution", "dim_z", "G_attn", "model"}},
-        {"no_G_depth", [](c10::impl::GenericDict& c) { c.erase("G_depth"); }, {}},
+        {"no_G_depth", [](c10::impl::GenericDict& c) { (void)c.erase("G_depth"); }, {}},
     };
     for (const auto& v : variants) {
       INFO("variant " << v.name);
