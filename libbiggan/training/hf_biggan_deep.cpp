@@ -1,6 +1,10 @@
 #include "libbiggan/training/hf_biggan_deep.h"
 
+#include <algorithm>
+#include <map>
 #include <regex>
+#include <string>
+#include <utility>
 
 #include "libbiggan/serialization/torch_file.h"
 #include "libbiggan/training/tfhub_deep_mapping.h"

@@ -98,7 +98,7 @@ TEST_CASE("G_output_channels / G_output_BN_eps: a wider normalised output conv, 
   G->eval();
   CHECK(state_dict(*G)["output_layer.2.weight"].size(0) == 16);
   CHECK(state_dict(*G)["output_layer.2.u0"].size(1) == 16);
-  const auto x = G->forward(torch::randn({2, 8}), G->shared(torch::tensor({0, 4})));
+  const auto x = G->forward(torch::randn({2, 8}), G->shared(torch::tensor({0, 4}, torch::kLong)));
   CHECK(x.sizes() == torch::IntArrayRef({2, 3, 32, 32}));
   // The defaults: 3 outputs, layers.bn's eps.
   auto d = make_generator(small_deep(0));
