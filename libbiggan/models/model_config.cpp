@@ -44,6 +44,14 @@ void ModelConfig::validate(const std::string& source) const {
   if (num_G_SVs < 1 || num_D_SVs < 1 || num_G_SV_itrs < 1 || num_D_SV_itrs < 1)
     throw input_error(source, "SV counts and SV iterations must be at least 1");
   if (G_depth < 1 || D_depth < 1) throw input_error(source, "G_depth and D_depth must be >= 1");
+  if (model == "BigGANdeep") {
+    // Every G resblock narrows its input 4 times; the narrowest input is G_ch times this.
+    const int64_t narrowest = resolution == 512 ? 1 : resolution >= 128 ? 2 : 4;
+    if (G_ch * narrowest < 4)
+      throw input_error(source, "BigGANdeep at resolution " + std::to_string(resolution) + " needs G_ch >= " +
+                                    std::to_string((4 + narrowest - 1) / narrowest) + " (its narrowest resblock has G_ch * " +
+                                    std::to_string(narrowest) + " / 4 bottleneck channels), got " + std::to_string(G_ch));
+  }
   // Numbers the layers divide by: NaN, infinite or non-positive ones poison every output.
   const std::pair<const char*, double> positive[] = {
       {"BN_eps", BN_eps}, {"SN_eps", SN_eps}, {"G_output_BN_eps", G_output_BN_eps}};

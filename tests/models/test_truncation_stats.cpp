@@ -112,9 +112,11 @@ TEST_CASE("BigGANdeep at 512 (TF-Hub's biggan-deep-512): 14 resblocks, attention
   CHECK(a.attention.at(64));
   ModelConfig m = small_deep(0);
   m.resolution = 512;
-  m.G_ch = 2;
+  m.G_ch = 4;
   m.G_attn = "64";
   CHECK_NOTHROW(m.validate("x"));
+  m.G_ch = 2;  // the last stage's bottleneck would have 2 / 4 channels
+  CHECK_THROWS_WITH(m.validate("x"), Catch::Contains("needs G_ch >= 4"));
 }
 
 TEST_CASE("the new options: validated, and written to configs only when set", "[truncation_stats]") {
