@@ -58,7 +58,8 @@ SamplePlan plan_from_flags(const cxxopts::ParseResult& args) {
   const bool batch_stats = args.count("batch-stats");
   if (batch_stats && args.count("accumulate-stats"))
     throw exception("--accumulate-stats prepares statistics for eval mode; it excludes --batch-stats");
-  if (args.count("latents") && (args.count("class") || args.count("truncation") || args.count("z-var")))
+  // --truncation with --latents: checked with G (it picks the BN statistics of a G that has them per level).
+  if (args.count("latents") && (args.count("class") || args.count("z-var")))
     throw exception("--latents gives z and y; --class, --truncation and --z-var apply to drawn latents only");
   const auto stream_dtype = args["stream-dtype"].as<std::string>();
   if (stream_dtype != "float32" && stream_dtype != "uint8") throw exception("--stream-dtype is float32 or uint8");
@@ -86,6 +87,10 @@ SamplePlan plan_from_flags(const cxxopts::ParseResult& args) {
   if (args.count("num")) plan.num = args["num"].as<int64_t>();
   if (args.count("z-var")) plan.z_var = args["z-var"].as<double>();
   plan.truncation = args["truncation"].as<double>();
+  plan.truncation_given = args.count("truncation") > 0;
+  plan.truncation_lookup = args["truncation-lookup"].as<std::string>();
+  if (plan.truncation_lookup != "linear" && plan.truncation_lookup != "huggingface")
+    throw exception("--truncation-lookup is linear or huggingface");
   if (args.count("class")) plan.fixed_class = args["class"].as<int64_t>();
 
   if (want_output) plan.output_h5 = args["output"].as<std::string>();
@@ -145,7 +150,12 @@ int main(int argc, char** argv) {
     opts.add_options("latents")
         ("latents", "HDF5 latents: z [N, dim_z] float32, y [N] int64", cxxopts::value<std::string>())
         ("num", "images to draw (default: one batch)", cxxopts::value<int64_t>())
-        ("truncation", "truncated normal z in [-T, T] (0: none)", cxxopts::value<double>()->default_value("0"))
+        ("truncation", "truncated normal z in [-T, T] (0: none); a G with BN statistics per truncation level "
+                       "(TF-Hub BigGAN-deep) also uses those of T, with --latents too",
+         cxxopts::value<double>()->default_value("0"))
+        ("truncation-lookup", "between two levels of BN statistics: linear, or huggingface "
+                              "(pytorch-pretrained-BigGAN's lookup, to reproduce its images)",
+         cxxopts::value<std::string>()->default_value("linear"))
         ("z-var", "the reference's z_var (the std of z; default: the config's)", cxxopts::value<double>())
         ("class", "sample only this class", cxxopts::value<int64_t>())
         ("seed", "torch seed (the reference's --seed)", cxxopts::value<int64_t>()->default_value("0"));

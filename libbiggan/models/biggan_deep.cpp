@@ -9,6 +9,12 @@ namespace biggan {
 Arch biggan_deep_G_arch(int64_t ch, const std::string& attn, int64_t resolution) {
   Arch a;
   switch (resolution) {
+    case 512:  // not in BigGANdeep.py: TF-Hub's biggan-deep-512 (the 256 stages plus one at 1x)
+      a.in_channels = channel_multiples(ch, {16, 16, 8, 8, 4, 2, 1});
+      a.out_channels = channel_multiples(ch, {16, 8, 8, 4, 2, 1, 1});
+      a.resolution = {8, 16, 32, 64, 128, 256, 512};
+      a.attention = attention_by_resolution(attn, 3, 10);
+      break;
     case 256:
       a.in_channels = channel_multiples(ch, {16, 16, 8, 8, 4, 2});
       a.out_channels = channel_multiples(ch, {16, 8, 8, 4, 2, 1});

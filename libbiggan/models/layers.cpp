@@ -214,6 +214,16 @@ torch::Tensor SyncBNImpl::forward(const torch::Tensor& x, const torch::Tensor& g
   return out;
 }
 
+namespace {
+// The per-truncation statistics (BNOptions::truncation_levels rows), after stored_mean / stored_var.
+void register_truncation_tables(torch::nn::Module& m, int64_t channels, const BNOptions& opt,
+                                torch::Tensor& means, torch::Tensor& vars) {
+  if (opt.truncation_levels() <= 0) return;
+  means = m.register_buffer("truncation_means", torch::zeros({opt.truncation_levels(), channels}));
+  vars = m.register_buffer("truncation_vars", torch::ones({opt.truncation_levels(), channels}));
+}
+}  // namespace
+
 CCBNImpl::CCBNImpl(int64_t output_size, int64_t input_size, const LinearFactory& which_linear,
                    BNOptions opt_)
     : torch::nn::Module("ccbn"), opt(std::move(opt_)) {
@@ -226,6 +236,7 @@ CCBNImpl::CCBNImpl(int64_t output_size, int64_t input_size, const LinearFactory&
   } else if (opt.norm_style() == "bn" || opt.norm_style() == "in") {
     stored_mean = register_buffer("stored_mean", torch::zeros({output_size}));
     stored_var = register_buffer("stored_var", torch::ones({output_size}));
+    register_truncation_tables(*this, output_size, opt, truncation_means, truncation_vars);
   } else if (opt.norm_style() != "gn" && opt.norm_style() != "nonorm") {
     throw Error("ccbn: unknown norm_style '" + opt.norm_style() + "'");
   }
@@ -238,9 +249,9 @@ torch::Tensor CCBNImpl::forward(const torch::Tensor& x, const torch::Tensor& y) 
     return opt.cross_replica() ? sync_bn->forward(x, g, b) : mybn->forward(x, g, b);
   torch::Tensor out;
   if (opt.norm_style() == "bn") {
-    out = torch::batch_norm(x, {}, {}, stored_mean, stored_var, is_training(), 0.1, opt.eps(), true);
+    out = torch::batch_norm(x, {}, {}, stored_mean, stored_var, is_training(), opt.momentum(), opt.eps(), true);
   } else if (opt.norm_style() == "in") {
-    out = torch::instance_norm(x, {}, {}, stored_mean, stored_var, is_training(), 0.1, opt.eps(),
+    out = torch::instance_norm(x, {}, {}, stored_mean, stored_var, is_training(), opt.momentum(), opt.eps(),
                                true);
   } else if (opt.norm_style() == "gn") {
     // The reference's branch names a missing attribute; this is what its groupnorm() intends
@@ -262,6 +273,7 @@ BNImpl::BNImpl(int64_t output_size, BNOptions opt_) : torch::nn::Module("bn"), o
   } else {
     stored_mean = register_buffer("stored_mean", torch::zeros({output_size}));
     stored_var = register_buffer("stored_var", torch::ones({output_size}));
+    register_truncation_tables(*this, output_size, opt, truncation_means, truncation_vars);
   }
 }
 

@@ -149,6 +149,11 @@ struct BNOptions {
   TORCH_ARG(bool, cross_replica) = false;
   TORCH_ARG(bool, mybn) = false;
   TORCH_ARG(std::string, norm_style) = "bn";  // ccbn only: bn, in, gn, nonorm
+  // > 0: also keep statistics per truncation level (TF-Hub's BigGAN-deep modules: 51, for
+  // truncation 0, 0.02, ..., 1), copied into stored_mean / stored_var by
+  // select_truncation_statistics (truncation_stats.h). Needs the stored_mean branch (bn, no myBN,
+  // no cross_replica).
+  TORCH_ARG(int64_t, truncation_levels) = 0;
 };
 
 // Class-conditional BN: gain = 1 + gain_layer(y), bias = bias_layer(y).
@@ -160,6 +165,7 @@ struct CCBNImpl : torch::nn::Module {
   MyBN mybn{nullptr};
   SyncBN sync_bn{nullptr};
   torch::Tensor stored_mean, stored_var;  // norm_style bn / in without mybn / cross_replica
+  torch::Tensor truncation_means, truncation_vars;  // [truncation_levels, C] when asked for
   BNOptions opt;
 };
 TORCH_MODULE(CCBN);
@@ -172,6 +178,7 @@ struct BNImpl : torch::nn::Module {
   MyBN mybn{nullptr};
   SyncBN sync_bn{nullptr};
   torch::Tensor stored_mean, stored_var;
+  torch::Tensor truncation_means, truncation_vars;  // [truncation_levels, C] when asked for
   BNOptions opt;
 };
 TORCH_MODULE(BN);

@@ -128,8 +128,8 @@ CCBNFactory GeneratorImpl::which_bn(int64_t z_size) const {
           std::make_shared<SNEmbeddingImpl>(SNEmbeddingOptions(in, out).sn(no_spectral_norm())));
     };
   }
-  const auto bn_opt =
-      BNOptions().eps(c.BN_eps).cross_replica(c.cross_replica).mybn(c.mybn).norm_style(c.norm_style);
+  const auto bn_opt = BNOptions().eps(c.BN_eps).cross_replica(c.cross_replica).mybn(c.mybn).norm_style(c.norm_style)
+                          .truncation_levels(c.G_BN_levels);
   const int64_t bn_input = c.G_shared ? c.effective_shared_dim() + z_size : c.n_classes;
   return [=](int64_t ch) { return CCBN(ch, bn_input, bn_linear, bn_opt); };
 }
@@ -145,14 +145,22 @@ void GeneratorImpl::build_input(int64_t in_features, int64_t out_features) {
 
 void GeneratorImpl::build_output(int64_t channels) {
   auto output_layer = register_module("output_layer", std::make_shared<torch::nn::Module>());
-  // layers.bn with its default eps 1e-5 (not BN_eps).
-  const auto bn_opt = BNOptions().cross_replica(config_.cross_replica).mybn(config_.mybn);
+  // layers.bn with its default eps 1e-5 (not BN_eps) unless G_output_BN_eps says otherwise.
+  const auto bn_opt = BNOptions()
+                          .eps(config_.G_output_BN_eps)
+                          .cross_replica(config_.cross_replica)
+                          .mybn(config_.mybn)
+                          .truncation_levels(config_.G_BN_levels);
   output_bn = output_layer->register_module("0", BN(channels, bn_opt));
-  output_conv = output_layer->register_module("2", which_conv()(SNConv2dOptions(channels, 3, 3).padding(1)));
+  output_conv = output_layer->register_module(
+      "2", which_conv()(SNConv2dOptions(channels, config_.G_output_channels, 3).padding(1)));
 }
 
 torch::Tensor GeneratorImpl::output(const torch::Tensor& h) {
-  return torch::tanh(output_conv->forward(torch::relu(output_bn->forward(h))));
+  auto x = output_conv->forward(torch::relu(output_bn->forward(h)));
+  // TF-Hub's deep modules normalise a 128-output conv and keep its first 3 channels.
+  if (config_.G_output_channels != 3) x = x.slice(1, 0, 3);
+  return torch::tanh(x);
 }
 
 torch::Tensor GeneratorImpl::forward_stage(size_t i, torch::Tensor h, const torch::Tensor& y) {

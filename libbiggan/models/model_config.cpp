@@ -28,7 +28,7 @@ void ModelConfig::validate(const std::string& source) const {
   if (model != "BigGAN" && model != "BigGANdeep")
     throw input_error(source, "model must be BigGAN or BigGANdeep, got '" + model + "'");
   const std::vector<int64_t> g_res = model == "BigGAN" ? std::vector<int64_t>{32, 64, 128, 256, 512}
-                                                       : std::vector<int64_t>{32, 64, 128, 256};
+                                                       : std::vector<int64_t>{32, 64, 128, 256, 512};
   if (std::find(g_res.begin(), g_res.end(), resolution) == g_res.end())
     throw input_error(source, "no " + model + " architecture for resolution " + std::to_string(resolution));
   if (!is_known_init(G_init)) throw input_error(source, "unknown G_init '" + G_init + "'");
@@ -44,11 +44,28 @@ void ModelConfig::validate(const std::string& source) const {
   if (num_G_SVs < 1 || num_D_SVs < 1 || num_G_SV_itrs < 1 || num_D_SV_itrs < 1)
     throw input_error(source, "SV counts and SV iterations must be at least 1");
   if (G_depth < 1 || D_depth < 1) throw input_error(source, "G_depth and D_depth must be >= 1");
+  if (model == "BigGANdeep") {
+    // Every G resblock narrows its input 4 times; the narrowest input is G_ch times this.
+    const int64_t narrowest = resolution == 512 ? 1 : resolution >= 128 ? 2 : 4;
+    if (G_ch * narrowest < 4)
+      throw input_error(source, "BigGANdeep at resolution " + std::to_string(resolution) + " needs G_ch >= " +
+                                    std::to_string((4 + narrowest - 1) / narrowest) + " (its narrowest resblock has G_ch * " +
+                                    std::to_string(narrowest) + " / 4 bottleneck channels), got " + std::to_string(G_ch));
+  }
   // Numbers the layers divide by: NaN, infinite or non-positive ones poison every output.
-  const std::pair<const char*, double> positive[] = {{"BN_eps", BN_eps}, {"SN_eps", SN_eps}};
+  const std::pair<const char*, double> positive[] = {
+      {"BN_eps", BN_eps}, {"SN_eps", SN_eps}, {"G_output_BN_eps", G_output_BN_eps}};
   for (const auto& [name, v] : positive)
     if (!std::isfinite(v) || v <= 0)
       throw input_error(source, std::string(name) + " must be a positive finite number, got " + number_text(v));
+  if (G_output_channels < 3)
+    throw input_error(source, "G_output_channels must be at least 3 (the image's), got " + std::to_string(G_output_channels));
+  if (G_BN_levels < 0 || G_BN_levels == 1)
+    throw input_error(source, "G_BN_levels must be 0 (one set of BN statistics) or at least 2, got " +
+                                  std::to_string(G_BN_levels));
+  if (G_BN_levels > 0 && (norm_style != "bn" || mybn || cross_replica))
+    throw input_error(source, "G_BN_levels (BN statistics per truncation level) needs norm_style bn "
+                              "without mybn or cross_replica");
   parse_attention(G_attn);
   parse_attention(D_attn);
 }

@@ -52,6 +52,12 @@ struct ModelConfig {
 
   bool skip_init = false;  // keep the layers' default inits (no init_weights)
 
+  // What TF-Hub's BigGAN-deep modules compute beyond BigGANdeep.py (tfhub-convert sets them; the
+  // defaults are the reference's, so older configs build what they always built).
+  int64_t G_output_channels = 3;  // the output conv's outputs, spectrally normalised together; the first 3 are the image
+  double G_output_BN_eps = 1e-5;  // the output BN's eps (layers.bn's default)
+  int64_t G_BN_levels = 0;        // BN statistics per truncation level (0: one set; the modules: 51)
+
   // The shared embedding size G uses (shared_dim, or dim_z when 0).
   int64_t effective_shared_dim() const { return shared_dim > 0 ? shared_dim : dim_z; }
 

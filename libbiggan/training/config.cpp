@@ -113,6 +113,23 @@ std::string number_text(double v) {
   return o.str();
 }
 
+// Fields that are not the reference's (TF-Hub BigGAN-deep options): written only when set, so
+// that every other config (and its state_dict.pth) keeps exactly the reference's keys.
+template <typename T>
+bool omitted_from_output(const char* name, const T& value) {
+  static const Config defaults;
+  const std::string n = name;
+  if constexpr (std::is_same_v<T, int64_t>) {
+    if (n == "G_output_channels") return value == defaults.G_output_channels;
+    if (n == "G_BN_levels") return value == defaults.G_BN_levels;
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (n == "G_output_BN_eps") return value == defaults.G_output_BN_eps;
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (n == "tfhub_module") return value.empty();
+  }
+  return false;
+}
+
 }  // namespace
 
 void Config::update_from_json(const Json& j, const std::string& source) {
@@ -139,7 +156,7 @@ Config Config::from_json(const Json& j, const std::string& source) {
 Json Config::to_json() const {
   Json j = Json::object();
   for_each_field([&](const char* name, const auto& field, const char*, const char*) {
-    j.set(name, Json(field));
+    if (!omitted_from_output(name, field)) j.set(name, Json(field));
   });
   return j;
 }
@@ -165,7 +182,7 @@ Config Config::from_ivalue(const c10::IValue& dict, const std::string& source) {
 c10::IValue Config::to_ivalue() const {
   c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
   for_each_field([&](const char* name, const auto& field, const char*, const char*) {
-    d.insert(std::string(name), c10::IValue(field));
+    if (!omitted_from_output(name, field)) d.insert(std::string(name), c10::IValue(field));
   });
   return c10::IValue(d);
 }
@@ -264,6 +281,9 @@ ModelConfig model_config(const Config& c) {
   m.BN_eps = c.BN_eps;
   m.SN_eps = c.SN_eps;
   m.skip_init = c.skip_init;
+  m.G_output_channels = c.G_output_channels;
+  m.G_output_BN_eps = c.G_output_BN_eps;
+  m.G_BN_levels = c.G_BN_levels;
   return m;
 }
 

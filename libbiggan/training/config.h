@@ -138,6 +138,11 @@ namespace biggan {
   X(int64_t, bottom_width, 4, "-", "G's initial spatial size")                                     \
   X(int64_t, output_dim, 1, "-", "D output size")                                                  \
   X(bool, no_optim, false, "-", "model without optimiser (the EMA copy)")                          \
+  /* TF-Hub BigGAN-deep (tfhub-convert), not the reference's: written only when not the default */ \
+  X(int64_t, G_output_channels, 3, "-", "G output conv channels (SN over all; the first 3 kept)")  \
+  X(double, G_output_BN_eps, 1e-5, "-", "G output BN epsilon")                                     \
+  X(int64_t, G_BN_levels, 0, "-", "G BN statistics per truncation level (0: one set)")             \
+  X(std::string, tfhub_module, "", "-", "the TF-Hub module kind this G was converted from")         \
   /* derived by train.py from the data set name */                                                 \
   X(int64_t, resolution, 128, "-", "image resolution (derived from dataset)")                      \
   X(int64_t, n_classes, 1000, "-", "number of classes (derived from dataset)")

@@ -6,6 +6,8 @@
 
 #include "libbiggan/metrics/feature_options.h"
 #include "libbiggan/metrics/moments_file.h"
+#include "libbiggan/models/truncation_stats.h"
+#include "libbiggan/training/bn_standing_stats.h"
 #include "libbiggan/training/sample_run.h"
 #include "libbiggan/training/sample_scores.h"
 #include "libbiggan/training/sample_sinks.h"
@@ -29,9 +31,39 @@ struct Prepared {
   const Config& config() const { return loaded.config; }
 };
 
+// BN statistics for --truncation: a G with them per truncation level (models/truncation_stats.h)
+// uses the level of --truncation (1 without); a folder converted from a TF-Hub BigGAN module, which
+// keeps none we can read, gets standing statistics at T (bn_standing_stats.h). Either is said on
+// `log`. --truncation with a latents file means only this, so other generators refuse it.
+void truncation_statistics(const SamplePlan& plan, Prepared& p, std::ostream& log) {
+  GeneratorImpl& G = p.G();
+  const int64_t levels = truncation_levels(G);
+  if (levels == 0) {
+    const bool converted = !p.config().tfhub_module.empty();
+    if (!plan.latents_file.empty() && plan.truncation_given && !converted)
+      throw FlagError("--latents gives z and y; --class, --truncation and --z-var apply to drawn latents only "
+                      "(--truncation also sets the BN statistics of a folder converted by tfhub-convert)");
+    if (!converted || !plan.truncation_given || plan.truncation <= 0 || plan.batch_stats || plan.accumulate_stats) return;
+    if (p.num_acc < 1) throw FlagError("--num-standing-accumulations must be at least 1, got " + std::to_string(p.num_acc));
+    const int64_t n = average_bn_statistics(G, *p.sampler, p.num_acc);
+    log << "gan-sample: " << p.config().tfhub_module << " keeps no BN statistics per truncation that we read: "
+        << "standing statistics of " << n << " BN layers at truncation " << plan.truncation << " (" << p.num_acc
+        << " batches of " << p.batch_size << ")\n";
+    return;
+  }
+  const double t = plan.truncation > 0 ? plan.truncation : 1.0;
+  if (t > 1) throw FlagError("--truncation must be at most 1 for a G with BN statistics per truncation level");
+  const auto lookup = parse_truncation_lookup(plan.truncation_lookup, "--truncation-lookup");
+  select_truncation_statistics(G, t, lookup);
+  const auto m = truncation_level_mix(t, levels, lookup);
+  log << "gan-sample: BN statistics of truncation " << t << " (level " << m.lower;
+  if (m.lower_weight != 1) log << " x " << m.lower_weight << " + level " << m.lower + 1 << " x " << 1 - m.lower_weight;
+  log << " of " << levels << ", " << plan.truncation_lookup << ")\n";
+}
+
 // The reference's order: seed, build G (its construction draws), load, then prepare_z_y; every check
 // that needs G comes before any output.
-Prepared prepare(const SamplePlan& plan) {
+Prepared prepare(const SamplePlan& plan, std::ostream& log) {
   Prepared p;
   torch::manual_seed(plan.seed);
   p.loaded = load_generator(plan.source);
@@ -61,10 +93,11 @@ Prepared prepare(const SamplePlan& plan) {
     p.count = plan.num.value_or(p.batch_size);
     if (p.count < 1) throw FlagError("--num must be at least 1");
   }
-  if (plan.batch_stats) G.train();
   p.num_acc = plan.num_standing_accumulations.value_or(cfg.num_standing_accumulations);
   if (plan.accumulate_stats && p.num_acc < 1)
     throw FlagError("--num-standing-accumulations must be at least 1, got " + std::to_string(p.num_acc));
+  truncation_statistics(plan, p, log);
+  if (plan.batch_stats) G.train();
   return p;
 }
 
@@ -177,6 +210,10 @@ void truncation_curve(const SamplePlan& plan, Prepared& p, std::ostream& out, st
     (plan.curve_variable == "truncation" ? o.truncation : o.z_var) = v;
     if (!(v > 0)) throw FlagError("--truncation-curve values must be positive, got " + std::to_string(v));
     p.sampler->set_options(o);
+    if (plan.curve_variable == "truncation" && truncation_levels(p.G()) > 0) {  // and its BN statistics
+      if (v > 1) throw FlagError("--truncation-curve values must be at most 1 for a G with BN statistics per truncation level");
+      select_truncation_statistics(p.G(), v, parse_truncation_lookup(plan.truncation_lookup, "--truncation-lookup"));
+    }
     standing_stats(plan, p, log);  // the reference re-accumulates at every point
     auto s = score_samples(p.G(), *p.sampler, p.count, *extractor, plan.moments_npz.empty() ? nullptr : &ref, 50,
                            plan.progress);
@@ -187,7 +224,7 @@ void truncation_curve(const SamplePlan& plan, Prepared& p, std::ostream& out, st
 }  // namespace
 
 void run_sample_plan(const SamplePlan& plan, std::ostream& out, std::ostream& log) {
-  Prepared p = prepare(plan);
+  Prepared p = prepare(plan, log);
   standing_stats(plan, p, log);
   const Config& cfg = p.config();
   log << "gan-sample: " << p.loaded.weights_file << " (" << p.loaded.which << ", "

@@ -38,6 +38,11 @@ struct SamplePlan {
   std::optional<int64_t> num;      // default: the file's rows, or one batch
   std::optional<double> z_var;     // default: the config's
   double truncation = 0;
+  // A G with BN statistics per truncation level (TF-Hub BigGAN-deep) uses the level of
+  // `truncation` (1 when 0), also with a latents file (whose z it leaves as they are); between
+  // levels by `truncation_lookup` (linear, or huggingface: pytorch-pretrained-BigGAN's lookup).
+  bool truncation_given = false;
+  std::string truncation_lookup = "linear";
   std::optional<int64_t> fixed_class;
 
   // Outputs of the main samples ("" / false: not wanted).

@@ -1,6 +1,9 @@
 #include "libbiggan/training/tfhub_convert.h"
 
 #include "libbiggan/models/model.h"
+#include "libbiggan/training/hf_biggan_deep.h"
+#include "libbiggan/training/tfhub_deep_mapping.h"
+#include "libbiggan/training/truncation_tables.h"
 #include "libbiggan/training/train_state.h"
 #include "libbiggan/training/weights_folder.h"
 #include "libbiggan/util/error.h"
@@ -56,25 +59,65 @@ void check_variables(const TfVariables& vars, const std::vector<TfHubTensor>& pl
   throw input_error(file, msg);
 }
 
+// Every BN's tables (truncation_means / _vars) and, as its stored statistics, the truncation-1 level.
+void add_truncation_tables(const TfHubArchitecture& arch, const TruncationTables& tables, const StateDict& model,
+                           StateDict& converted) {
+  for (const auto& bn : tfhub_deep_bns(arch)) {
+    auto it = tables.by_scope.find(bn.scope);
+    if (it == tables.by_scope.end()) throw input_error(tables.source, "no BN statistics for '" + bn.scope + "'");
+    const auto& [means, vars] = it->second;
+    const auto want = model[bn.key + ".truncation_means"].sizes().vec();
+    if (means.sizes().vec() != want || vars.sizes().vec() != want)
+      throw input_error(tables.source, "the tables of '" + bn.scope + "' are " + shape_text(means.sizes().vec()) +
+                                           ", the module's BN needs " + shape_text(want));
+    converted.insert(bn.key + ".stored_mean", means[tables.levels - 1].clone());
+    converted.insert(bn.key + ".stored_var", vars[tables.levels - 1].clone());
+    converted.insert(bn.key + ".truncation_means", means);
+    converted.insert(bn.key + ".truncation_vars", vars);
+  }
+}
+
 }  // namespace
 
 std::string describe_tfhub_architecture(const TfHubArchitecture& a) {
-  return "biggan-" + std::to_string(a.resolution) + " module: G_ch " + std::to_string(a.G_ch) + ", dim_z " +
+  return std::string(a.deep ? "biggan-deep-" : "biggan-") + std::to_string(a.resolution) + " module: G_ch " + std::to_string(a.G_ch) + ", dim_z " +
          std::to_string(a.dim_z) + ", shared_dim " + std::to_string(a.shared_dim) + ", " +
          std::to_string(a.n_classes) + " classes, attention at " + a.G_attn;
 }
 
 TfHubConversion convert_tfhub(const fs::path& input, const TfHubConvertOptions& options) {
-  const auto vars = open_tf_variables(input);
+  std::unique_ptr<TfVariables> vars;
+  TruncationTables tables;
+  if (is_hf_biggan_dir(input)) {
+    auto hf = open_hf_biggan_deep(input);
+    vars = std::move(hf.variables);
+    tables = std::move(hf.tables);
+  } else {
+    vars = open_tf_variables(input);
+  }
   TfHubConversion out;
   out.source = vars->source();
-  out.arch = read_tfhub_architecture(*vars);
-  out.config = tfhub_generator_config(out.arch, options.ema);
+  const bool deep = is_tfhub_deep_module(*vars);
+  out.arch = deep ? read_tfhub_deep_architecture(*vars) : read_tfhub_architecture(*vars);
+  std::vector<std::string> scopes;
+  if (deep)
+    for (const auto& bn : tfhub_deep_bns(out.arch)) scopes.push_back(bn.scope);
+  if (!options.bn_stats.empty()) {
+    if (!deep) throw input_error(options.bn_stats.string(), "--bn-stats is for BigGAN-deep modules; " + out.source + " is a BigGAN (v2) one");
+    tables = read_truncation_tables(options.bn_stats, scopes);
+  } else if (deep && tables.empty() && fs::is_directory(input)) {
+    tables = read_saved_model_tables(input / "saved_model.pb", scopes);
+  }
+  if (deep)
+    out.bn_statistics = tables.empty() ? "the module's accumulated BN statistics (no tables: truncation 1 only)"
+                                       : std::to_string(tables.levels) + "-level BN tables from " + tables.source;
+  out.config = deep ? tfhub_deep_generator_config(out.arch, options.ema, tables.levels)
+                    : tfhub_generator_config(out.arch, options.ema);
   out.config.validate_model(out.source + " (" + describe_tfhub_architecture(out.arch) + ")");
 
   auto G = make_generator(model_config(out.config));
   const StateDict model = state_dict(*G);
-  const auto plan = tfhub_tensors(out.arch, options.ema);
+  const auto plan = deep ? tfhub_deep_tensors(out.arch, options.ema, tables.empty()) : tfhub_tensors(out.arch, options.ema);
   check_variables(*vars, plan, model);
 
   StateDict converted;
@@ -86,6 +129,7 @@ TfHubConversion convert_tfhub(const fs::path& input, const TfHubConvertOptions& 
     meter.update(++done, p.variable);
   }
   meter.finish(done);
+  if (deep && !tables.empty()) add_truncation_tables(out.arch, tables, model, converted);
   StateDictLoadOptions load;
   load.optional_key = [](const std::string& key) { return ends_with(key, ".sv0"); };  // logging only: stays 1
   load.into = "the Generator of " + describe_tfhub_architecture(out.arch);

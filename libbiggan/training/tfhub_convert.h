@@ -17,6 +17,9 @@ struct TfHubConvertOptions {
   // The EMA copies of the weights (converter.py's default); false: the raw ones (--no_ema).
   bool ema = true;
   bool progress = false;  // a progress line on stderr while tensors are read
+  // BigGAN-deep: a file with the BN statistics per truncation level (truncation_tables.h); they
+  // replace any the input holds. Without tables the module's accumulated_* statistics are used.
+  std::filesystem::path bn_stats;
 };
 
 struct TfHubConversion {
@@ -24,10 +27,13 @@ struct TfHubConversion {
   TfHubArchitecture arch;
   Config config;
   StateDict G;  // the Generator's state dict in Python's order, sv0 buffers included (ones)
+  std::string bn_statistics;  // BigGAN-deep: where its BN statistics came from, for the tool's line
 };
 
 // Reads every tensor the Generator needs (checking each CRC), maps it and loads it into a
 // Generator built from the derived config (so every key and shape is checked). Writes nothing.
+// `input` may also be a BigGAN-deep module (tfhub_deep_mapping.h) or Hugging Face's converted
+// BigGAN-deep directory (hf_biggan_deep.h).
 // Every problem with the module is a one-line biggan::Error naming the file and the tensor.
 TfHubConversion convert_tfhub(const std::filesystem::path& input, const TfHubConvertOptions& options);
 

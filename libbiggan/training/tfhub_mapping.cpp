@@ -101,6 +101,7 @@ Config tfhub_generator_config(const TfHubArchitecture& a, bool ema) {
   const std::string dataset = "I" + std::to_string(a.resolution) + "_hdf5";
   if (dataset_resolution(dataset) == a.resolution) c.dataset = dataset;
   c.ema = c.use_ema = ema;  // G_ema.pth is written (and sampled by default) with the EMA weights
+  c.tfhub_module = "biggan-" + std::to_string(a.resolution);  // gan-sample --truncation reads it
   return c;
 }
 
@@ -153,6 +154,7 @@ std::vector<int64_t> tfhub_source_shape(TfHubTransform t, const std::vector<int6
     }
     case TfHubTransform::kConvHWIO: return m.size() == 4 ? std::vector<int64_t>{m[2], m[3], m[1], m[0]} : m;
     case TfHubTransform::kHyperBN:
+    case TfHubTransform::kDeepLinearWeight:
     case TfHubTransform::kLinearWeight: return m.size() == 2 ? std::vector<int64_t>{m[1], m[0]} : m;
     case TfHubTransform::kAsIs:
     case TfHubTransform::kLinearVector: return m;
@@ -174,6 +176,11 @@ torch::Tensor apply_tfhub_transform(TfHubTransform transform, const torch::Tenso
     case TfHubTransform::kLinearWeight: {
       const int64_t c = model_shape[0] / 16;  // the first block's width, on a 4x4 grid
       return t.t().reshape({4, 4, c, model_shape[1]}).permute({2, 0, 1, 3}).reshape(model_shape).contiguous();
+    }
+    case TfHubTransform::kDeepLinearWeight: {
+      // Both: TF's rows (h, w, c) to (c, h, w), and its [z ‖ y] columns to BigGANdeep's cat([y, z]).
+      const auto w = apply_tfhub_transform(TfHubTransform::kLinearWeight, t, model_shape, z_chunk);
+      return torch::cat({w.slice(1, z_chunk), w.slice(1, 0, z_chunk)}, 1).contiguous();
     }
     case TfHubTransform::kLinearVector: {
       const int64_t c = t.numel() / 16;

@@ -25,6 +25,10 @@ struct TfHubArchitecture {
   int64_t n_classes = 0;
   int64_t attention_block = 0;  // attention follows this GBlock
   std::string G_attn;           // its resolution, as the config spells it
+  // BigGAN-deep modules (tfhub_deep_mapping.h): GBlocks are resblocks (2 a stage), attention_block
+  // is the GBlock it follows (ours: blocks.<i>.1), z_chunk = dim_z (z and y go to every layer).
+  bool deep = false;
+  int64_t output_channels = 3;  // the output conv's outputs (deep: 128, of which 3 are the image)
 };
 
 // The EMA copy's suffix in the v2 modules (converter.py's load_ema).
@@ -46,6 +50,7 @@ enum class TfHubTransform {
   kHyperBN,       // [z_chunk + shared, C] -> [C, shared + z_chunk]: transposed, y columns first
   kLinearWeight,  // [z_chunk, 4*4*C] (rows h, w, c) -> [C*4*4, z_chunk] (rows c, h, w)
   kLinearVector,  // [.., 4*4*C] (h, w, c) -> (c, h, w), keeping the leading dims
+  kDeepLinearWeight,  // [z_chunk + shared, 4*4*C] -> [C*4*4, shared + z_chunk]: rows (c, h, w), y columns first
 };
 
 struct TfHubTensor {
