@@ -189,7 +189,13 @@ std::unique_ptr<Distributed> Distributed::connect(const DistributedEnv& env, con
 #if BIGGAN_HAVE_GLOO
     if (impl->backend == "gloo") {
       auto o = c10d::ProcessGroupGloo::Options::create(options.timeout);
-      o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(env.master_addr));
+      // As torch.distributed picks it: GLOO_SOCKET_IFNAME's interface, loopback for a local run,
+      // else this host's name's address (binding the master's address would fail on other nodes).
+      const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+      const bool local = env.master_addr == "localhost" || env.master_addr.rfind("127.", 0) == 0;
+      o->devices.push_back(ifname && *ifname ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
+                           : local           ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                             : c10d::ProcessGroupGloo::createDefaultDevice());
       impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, env.rank, env.world_size, o);
     }
 #endif

@@ -260,6 +260,7 @@ TrainState Trainer::run() {
   stop_agreed_ = false;
   stop_signal_ = 0;
   const auto reached_total = [&] { return options_.total_itr > 0 && state_.itr >= options_.total_itr; };
+  const auto loop_start = std::chrono::steady_clock::now();
 
   for (; state_.epoch < c.num_epochs; ++state_.epoch) {
     const bool resume_this_epoch = resuming && state_.epoch_start_itr >= 0 && state_.itr > state_.epoch_start_itr;
@@ -295,6 +296,7 @@ TrainState Trainer::run() {
   stopped_ = (stop != 0 || stop_agreed_) && !finished;
   stop_signal_ = stopped_ && stop > 0 ? stop : 0;
   meter.finish(state_.itr);
+  if (dist_) report_collectives(std::chrono::duration<double>(std::chrono::steady_clock::now() - loop_start).count());
   // The end of the run (or a requested stop): make sure the last iteration is saved and scored.
   if (last_save_itr_ != state_.itr) save(false);
   if (!stopped_ && last_test_itr_ != state_.itr && options_.evaluator) test();

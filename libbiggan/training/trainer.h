@@ -111,6 +111,8 @@ class Trainer {
   // Every rank: the global batch's losses (the mean over ranks) and whether any rank stops here.
   void agree_on_losses(StepLosses& losses, bool stop_here);
   bool stop_now() const;
+  // Rank 0, at the end: the share of the training loop spent in collectives (for the benchmark).
+  void report_collectives(double loop_seconds) const;
   bool stopped_ = false;
   int stop_signal_ = 0;
 };

@@ -1,6 +1,7 @@
 // The trainer's part in a run of several processes (training/distributed.h): joining the ranks,
 // and agreeing on each step's losses and on when to stop.
 #include <algorithm>
+#include <cstdio>
 #include <iostream>
 
 #include "libbiggan/training/trainer.h"
@@ -49,6 +50,13 @@ void Trainer::agree_on_losses(StepLosses& losses, bool stop_here) {
   losses.D_loss_real = t[1].item<double>();
   losses.D_loss_fake = t[2].item<double>();
   if (t[3].item<double>() > 0) stop_agreed_ = true;
+}
+
+void Trainer::report_collectives(double loop_seconds) const {
+  if (!writer_ || loop_seconds <= 0) return;
+  const double c = dist_->collective_seconds();
+  std::fprintf(stderr, "gan-train: rank 0 spent %.2f s of %.2f s training in collectives (%.1f%%: all-reduces, "
+               "including waits for slower ranks)\n", c, loop_seconds, 100.0 * c / loop_seconds);
 }
 
 }  // namespace biggan

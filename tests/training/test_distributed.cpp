@@ -15,6 +15,7 @@
 #include "libbiggan/training/distributed.h"
 #include "libbiggan/training/weights_folder.h"
 #include "libbiggan/util/atomic_file.h"
+#include "libbiggan/util/error.h"
 #include "libbiggan/util/json.h"
 #include "tests/training/tiny_run.h"
 
@@ -176,7 +177,7 @@ TEST_CASE("the weights checksum changes with any bit or position", "[distributed
   const std::vector<torch::Tensor> w = {torch::randn({5, 3}), torch::randn({7})};
   CHECK(weights_checksum(w) == weights_checksum({w[0].clone(), w[1].clone()}));
   auto flipped = w[1].clone();
-  flipped.view(torch::kInt32)[2] ^= 1;  // the last bit of one float
+  flipped.view(torch::kInt32).data_ptr<int32_t>()[2] ^= 1;  // the last bit of one float
   CHECK(weights_checksum(w) != weights_checksum({w[0], flipped}));
   CHECK(weights_checksum(w) != weights_checksum({w[0], w[1].flip(0)}));
   CHECK(weights_checksum(w) != weights_checksum({w[1], w[0]}));
