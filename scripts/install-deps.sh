@@ -6,7 +6,7 @@
 #   scripts/install-deps.sh --fuzz   only the fuzzing build's additions (docs/fuzzing.md)
 set -euo pipefail
 pkgs=(build-essential cmake libtorch-dev libhdf5-dev libcxxopts-dev libmsgpack-cxx-dev
-      libopencv-dev catch2 libopenblas0-pthread dataset-fashion-mnist)
+      libopencv-dev catch2 libopenblas0-pthread libgloo-dev dataset-fashion-mnist)
 if [[ " $* " == *" --test "* ]]; then
   pkgs+=(python3-torch python3-torchvision python3-pil python3-h5py python3-numpy python3-scipy)
 fi

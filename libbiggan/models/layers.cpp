@@ -1,5 +1,6 @@
 #include "libbiggan/models/layers.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "libbiggan/util/error.h"
@@ -205,10 +206,33 @@ SyncBNImpl::SyncBNImpl(int64_t num_channels, double eps_, double momentum_)
   num_batches_tracked = register_buffer("num_batches_tracked", torch::zeros({}, torch::kLong));
 }
 
+torch::Tensor joined_batch_norm(const torch::Tensor& x, torch::Tensor& running_mean, torch::Tensor& running_var,
+                                double momentum, double eps,
+                                const std::function<torch::Tensor(const torch::Tensor&)>& sum_over_ranks) {
+  const int64_t channels = x.size(1);
+  // [sum x, sum x^2, count] per rank in one tensor, so one all-reduce serves the layer.
+  auto sums = torch::cat({x.sum({0, 2, 3}, false, torch::kDouble), (x * x).sum({0, 2, 3}, false, torch::kDouble),
+                          torch::full({1}, static_cast<double>(x.numel() / channels), x.options().dtype(torch::kDouble))});
+  auto joined = sum_over_ranks(sums);
+  auto count = joined.slice(0, 2 * channels).detach();
+  auto mean = joined.slice(0, 0, channels) / count;
+  auto var = joined.slice(0, channels, 2 * channels) / count - mean * mean;
+  {
+    torch::NoGradGuard no_grad;
+    const double n = count.item<double>();
+    running_mean.copy_(running_mean * (1 - momentum) + mean.to(running_mean.scalar_type()) * momentum);
+    running_var.copy_(running_var * (1 - momentum) + (var * (n / std::max(n - 1, 1.0))).to(running_var.scalar_type()) * momentum);
+  }
+  auto scale = torch::rsqrt(var + eps).to(x.scalar_type()).view({1, -1, 1, 1});
+  return (x - mean.to(x.scalar_type()).view({1, -1, 1, 1})) * scale;
+}
+
 torch::Tensor SyncBNImpl::forward(const torch::Tensor& x, const torch::Tensor& gain,
                                   const torch::Tensor& bias) {
-  auto out = torch::batch_norm(x, {}, {}, running_mean, running_var, is_training(), momentum, eps,
-                               /*cudnn_enabled=*/true);
+  auto out = is_training() && cross_replica_sum
+                 ? joined_batch_norm(x, running_mean, running_var, momentum, eps, cross_replica_sum)
+                 : torch::batch_norm(x, {}, {}, running_mean, running_var, is_training(), momentum, eps,
+                                     /*cudnn_enabled=*/true);
   if (gain.defined()) out = out + gain;
   if (bias.defined()) out = out + bias;
   return out;

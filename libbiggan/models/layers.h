@@ -134,13 +134,24 @@ TORCH_MODULE(MyBN);
 
 // SynchronizedBatchNorm2d(affine=False) as it behaves on one device: F.batch_norm with running
 // statistics, then gain and bias ADDED (the reference's sync_batchnorm does exactly that).
+// Across processes (training/cross_replica_bn.h sets cross_replica_sum while a training step
+// runs): the batch statistics are those of the batch joined over all ranks.
 struct SyncBNImpl : torch::nn::Module {
   SyncBNImpl(int64_t num_channels, double eps, double momentum);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& gain,
                         const torch::Tensor& bias);
   torch::Tensor running_mean, running_var, num_batches_tracked;
   double eps, momentum;
+  // Sums a tensor over all ranks, gradient included (null: this process's batch alone).
+  std::function<torch::Tensor(const torch::Tensor&)> cross_replica_sum;
 };
+
+// Training-mode batch norm (no affine) with statistics over the batch joined across ranks:
+// per-channel sums and sums of squares (accumulated in float64) and the count, summed over ranks by
+// `sum_over_ranks`; the running statistics move as torch's batch_norm moves them (unbiased var).
+torch::Tensor joined_batch_norm(const torch::Tensor& x, torch::Tensor& running_mean, torch::Tensor& running_var,
+                                double momentum, double eps,
+                                const std::function<torch::Tensor(const torch::Tensor&)>& sum_over_ranks);
 TORCH_MODULE(SyncBN);
 
 struct BNOptions {

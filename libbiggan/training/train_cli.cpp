@@ -1,10 +1,12 @@
 #include "libbiggan/training/train_cli.h"
 
+#include <chrono>
 #include <cmath>
 #include <sstream>
 
 #include "libbiggan/data/hdf5_dataset.h"
 #include "libbiggan/training/config_from_tensors.h"
+#include "libbiggan/training/distributed.h"
 #include "libbiggan/util/atomic_file.h"
 #include "libbiggan/util/common_flags.h"
 #include "libbiggan/util/device.h"
@@ -38,6 +40,10 @@ const OwnFlag kOwnFlags[] = {
     {"loader_threads", true, "background threads preparing batches (default 2)"},
     {"threads", true, common_flag_help::kThreads},
     {"device", true, common_flag_help::kDevice},
+    {"dist_backend", true, "several processes (RANK / WORLD_SIZE set, docs/distributed.md): auto (nccl on CUDA,\n"
+                           "      gloo on the CPU), gloo or nccl; with several processes --device cuda means cuda:LOCAL_RANK"},
+    {"dist_timeout", true, "seconds a collective waits for the other processes before the run fails naming the\n"
+                           "      rank that stopped (default 1800; rank 0's tests and saves must fit in it)"},
     {"progress", false, common_flag_help::kProgress},
     {"no_sheets", false, "do not write sample sheets at saves"},
     {"stop_on_collapse", false, "end the run (saved, exit 3) when the collapse watchdog fires (docs/collapse.md)"},
@@ -125,6 +131,16 @@ void apply_own_flag(TrainCommand& cmd, ParsedFlags& parsed, const std::string& n
   else if (n == "loader_threads") cmd.options.loader_threads = static_cast<int>(own_flag_int(n, value));
   else if (n == "threads") cmd.threads = static_cast<int>(own_flag_int(n, value));
   else if (n == "device") parsed.device_name = value;
+  else if (n == "dist_backend") {
+    if (value != "auto" && value != "gloo" && value != "nccl")
+      throw Error("--dist_backend: '" + value + "' is not auto, gloo or nccl");
+    cmd.options.distributed.backend = value;
+  }
+  else if (n == "dist_timeout") {
+    const double s = own_flag_double(n, value);
+    if (s <= 0) throw Error("--dist_timeout must be > 0 seconds, got " + value);
+    cmd.options.distributed.timeout = std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
+  }
   else if (n == "progress") cmd.options.progress = true;
   else if (n == "no_sheets") cmd.options.sample_sheets = false;
   else if (n == "stop_on_collapse") cmd.options.stop_on_collapse = true;
@@ -246,6 +262,11 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
   const ParsedFlags parsed = split_flags(cmd, args);
   if (cmd.help || cmd.version) return cmd;
   cmd.options.device = pick_device(parsed.device_name);
+  // One process per device: each rank takes the GPU its LOCAL_RANK names (torchrun's convention).
+  const auto env = distributed_env_from_environment();
+  if (env.active() && cmd.options.device.is_cuda() && !cmd.options.device.has_index())
+    cmd.options.device = torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(env.local_rank));
+  if (env.active()) resolve_backend(cmd.options.distributed.backend, cmd.options.device);  // a bad name: now
   cmd.config.apply_reference_flags(parsed.reference, "gan-train flags");
   // What the command line set keeps its word against saved tensors; resolution and classes always
   // come from the data (config_from_tensors.h).

@@ -4,14 +4,24 @@
 #include "libbiggan/training/ortho.h"
 #include "libbiggan/util/error.h"
 
+#include <algorithm>
+#include <string>
+
 namespace biggan {
 
 void toggle_grad(const std::vector<torch::Tensor>& params, bool on) {
   for (auto p : params) p.set_requires_grad(on);
 }
 
-TrainStep::TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise) : gan_(gan), noise_(std::move(noise)) {
+TrainStep::TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise, StepShard shard)
+    : gan_(gan), noise_(std::move(noise)), shard_(std::move(shard)) {
   const auto& c = gan_.config;
+  if (shard_.world < 1 || shard_.rank < 0 || shard_.rank >= shard_.world)
+    throw Error("training step: rank " + std::to_string(shard_.rank) + " of " + std::to_string(shard_.world));
+  if (c.batch_size % shard_.world != 0 || std::max(c.G_batch_size, c.batch_size) % shard_.world != 0)
+    throw Error("--batch_size " + std::to_string(c.batch_size) + " (G batch " +
+                std::to_string(std::max(c.G_batch_size, c.batch_size)) + ") does not split over " +
+                std::to_string(shard_.world) + " processes: each takes an equal share of the global batch");
   const int64_t g_batch = std::max(c.G_batch_size, c.batch_size);
   // prepare_z_y: z_ starts as randn (drawing from the generator, which the reference does too),
   // y_ as zeros.
@@ -33,12 +43,13 @@ StepLosses TrainStep::run(const torch::Tensor& x, const torch::Tensor& y, int64_
 
   gan_.G_optim->zero_grad();
   gan_.D_optim->zero_grad();
-  auto xs = x.split(c.batch_size);
-  auto ys = y.split(c.batch_size);
+  const int64_t b = c.batch_size / shard_.world;  // this rank's share of each chunk
+  auto xs = x.split(b);
+  auto ys = y.split(b);
   const int64_t chunks_needed = c.num_D_steps * c.num_D_accumulations;
   if (static_cast<int64_t>(xs.size()) < chunks_needed)
     throw Error("training step: the real batch holds " + std::to_string(xs.size()) + " chunks of " +
-                std::to_string(c.batch_size) + ", the D steps need " + std::to_string(chunks_needed));
+                std::to_string(b) + ", the D steps need " + std::to_string(chunks_needed));
   size_t counter = 0;
 
   if (c.toggle_grads) {
@@ -49,8 +60,8 @@ StepLosses TrainStep::run(const torch::Tensor& x, const torch::Tensor& y, int64_
     gan_.D_optim->zero_grad();
     for (int64_t acc = 0; acc < c.num_D_accumulations; ++acc) {
       noise_->sample(z_, y_);
-      auto z = z_.slice(0, 0, c.batch_size);
-      auto gy = y_.slice(0, 0, c.batch_size);
+      auto z = z_.slice(0, shard_.rank * b, (shard_.rank + 1) * b);
+      auto gy = y_.slice(0, shard_.rank * b, (shard_.rank + 1) * b);
       torch::Tensor G_z;
       {
         torch::NoGradGuard no_grad;  // G_D(train_G=False)
@@ -75,6 +86,7 @@ StepLosses TrainStep::run(const torch::Tensor& x, const torch::Tensor& y, int64_
       out.D_loss_fake = loss_fake.item<double>();
       ++counter;
     }
+    if (shard_.average_gradients) shard_.average_gradients(D_params);
     if (c.D_ortho > 0.0) add_ortho_gradient(D_params, c.D_ortho);
     gan_.D_optim->step();
   }
@@ -86,12 +98,19 @@ StepLosses TrainStep::run(const torch::Tensor& x, const torch::Tensor& y, int64_
   gan_.G_optim->zero_grad();
   for (int64_t acc = 0; acc < c.num_G_accumulations; ++acc) {
     noise_->sample(z_, y_);
-    auto G_z = G.forward(z_, G.shared(y_));
-    auto D_fake = D.forward(diff_augment(G_z, augment_), y_);
+    torch::Tensor z = z_, gy = y_;
+    if (shard_.world > 1) {
+      const int64_t gb = z_.size(0) / shard_.world;
+      z = z_.slice(0, shard_.rank * gb, (shard_.rank + 1) * gb);
+      gy = y_.slice(0, shard_.rank * gb, (shard_.rank + 1) * gb);
+    }
+    auto G_z = G.forward(z, G.shared(gy));
+    auto D_fake = D.forward(diff_augment(G_z, augment_), gy);
     auto G_loss = generator_loss(gan_.loss, D_fake) / static_cast<double>(c.num_G_accumulations);
     G_loss.backward();
     out.G_loss = G_loss.item<double>();
   }
+  if (shard_.average_gradients) shard_.average_gradients(G_params);
   if (c.G_ortho > 0.0) {
     std::vector<torch::Tensor> exempt;
     if (auto shared = G.shared_layer()) exempt = shared->parameters();

@@ -6,6 +6,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,12 +22,23 @@ struct StepLosses {
   double G_loss = 0, D_loss_real = 0, D_loss_fake = 0;
 };
 
+// This process's share of the step when `world` processes train together (training/distributed.h):
+// as DataParallel splits the reference's batches, rank r takes rows [r*b, (r+1)*b) of every global
+// chunk of batch_size (b = batch_size / world) and of every noise draw; `average_gradients` makes
+// the parameters' gradients the mean over ranks before each optimiser step (and before ortho).
+struct StepShard {
+  int64_t rank = 0, world = 1;
+  std::function<void(const std::vector<torch::Tensor>& params)> average_gradients;
+};
+
 class TrainStep {
  public:
-  // z_ / y_ buffers of G_batch_size = max(G_batch_size, batch_size) rows, as prepare_z_y makes.
-  TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise);
+  // z_ / y_ buffers of G_batch_size = max(G_batch_size, batch_size) rows, as prepare_z_y makes
+  // (the global batch's: every rank draws all of it, so the generator moves alike everywhere).
+  TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise, StepShard shard = {});
   // x: batch_size * num_D_steps * num_D_accumulations real images (fewer is allowed at an epoch's
   // end, as torch.split gives), y their labels; itr: the iteration number (state_dict['itr']).
+  // With a shard of world > 1, x holds this rank's rows only (batch_size / world per chunk).
   StepLosses run(const torch::Tensor& x, const torch::Tensor& y, int64_t itr);
 
   torch::Tensor& z() { return z_; }
@@ -35,6 +47,7 @@ class TrainStep {
  private:
   Gan& gan_;
   std::shared_ptr<NoiseSource> noise_;
+  StepShard shard_;
   torch::Tensor z_, y_;
   std::vector<std::string> augment_;  // the DiffAugment policy, parsed once
 };

@@ -1,3 +1,6 @@
+// The training loop (train.py's): set-up or resume, epochs, iterations, saves, tests, sheets and
+// plots. About 420 lines because it is one loop and its steps; what stands apart is apart:
+// trainer_ranks.cpp (several processes), trainer_collapse.cpp (the collapse watchdog's answer).
 #include "libbiggan/training/trainer.h"
 
 #include "libbiggan/training/rng.h"
@@ -14,6 +17,7 @@
 #include <optional>
 
 #include "libbiggan/data/sampler.h"
+#include "libbiggan/training/cross_replica_bn.h"
 #include "libbiggan/training/config_from_tensors.h"
 #include "libbiggan/training/fine_tune.h"
 #include "libbiggan/serialization/module_state.h"
@@ -60,6 +64,8 @@ std::vector<std::pair<std::string, double>> singular_values(const torch::nn::Mod
 
 void Trainer::request_stop() { g_stop.store(kStopRequested); }
 
+bool Trainer::stop_now() const { return dist_ ? stop_agreed_ : g_stop.load() != 0; }
+
 void Trainer::install_signal_handlers() {
   std::signal(SIGINT, handle_stop_signal);
   std::signal(SIGTERM, handle_stop_signal);
@@ -72,6 +78,7 @@ Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(conf
   config_.validate_training("gan-train config");
   if (config_.resume && !options_.resume_from.empty())
     throw Error("give --resume (continue this run) or --resume_from W (a new run from W's weights), not both");
+  connect_ranks();
   data_ = std::make_shared<data::HDF5Dataset>(options_.data_path, config_.load_in_mem);
   name_ = config_.experiment_name.empty() ? experiment_name_from_config(config_) : config_.experiment_name;
   paths_ = experiment_paths(config_, name_);
@@ -79,8 +86,9 @@ Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(conf
   // The weights to start from, read before the models are built: their tensors set the architecture.
   std::optional<WeightsFolderContents> loaded;
   if (config_.resume) {
-    if (recover_weights_folder(paths_.weights, config_.load_weights) == Recovery::kCompletedSave)
+    if (writer_ && recover_weights_folder(paths_.weights, config_.load_weights) == Recovery::kCompletedSave)
       std::cerr << "gan-train: completed the save that was interrupted in " << paths_.weights.string() << "\n";
+    if (dist_) dist_->barrier("rank 0 checks the save before every rank loads it");
     loaded = load_weights_folder(paths_.weights, config_.load_weights,
                                  config_.ema ? std::vector<std::string>{"G", "D", "G_ema", "G_optim", "D_optim", "state_dict"}
                                              : std::vector<std::string>{"G", "D", "G_optim", "D_optim", "state_dict"});
@@ -113,22 +121,32 @@ Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(conf
   } else if (loaded) {
     fine_tune_from(gan_, *loaded, options_.resume_from, std::cerr);
   }
-  create_experiment_folders(paths_);
   const bool fresh = !config_.resume;
-  // Iterations after the save are trained again: their earlier records go, so no itr is logged twice.
-  if (!fresh) drop_log_records_after(paths_, state_.itr);
-  text_log_ = std::make_unique<MetricTextLogger>(paths_.logs, fresh, config_.logstyle);
-  train_log_ = std::make_unique<JsonlLogger>(paths_.train_log, fresh, false);
-  sv_log_ = std::make_unique<JsonlLogger>(paths_.logs / "sv_log.jsonl", fresh, false);
-  test_log_ = std::make_unique<JsonlLogger>(paths_.test_log, fresh, true);
-  if (options_.watch_collapse) {
-    watchdog_ = std::make_unique<CollapseWatchdog>(options_.collapse);
-    collapse_log_ = std::make_unique<JsonlLogger>(paths_.logs / "collapse.jsonl", fresh, true);
+  if (writer_) {
+    create_experiment_folders(paths_);
+    // Iterations after the save are trained again: their earlier records go, so no itr is logged twice.
+    if (!fresh) drop_log_records_after(paths_, state_.itr);
+    text_log_ = std::make_unique<MetricTextLogger>(paths_.logs, fresh, config_.logstyle);
+    train_log_ = std::make_unique<JsonlLogger>(paths_.train_log, fresh, false);
+    sv_log_ = std::make_unique<JsonlLogger>(paths_.logs / "sv_log.jsonl", fresh, false);
+    test_log_ = std::make_unique<JsonlLogger>(paths_.test_log, fresh, true);
+    if (options_.watch_collapse) {
+      watchdog_ = std::make_unique<CollapseWatchdog>(options_.collapse);
+      collapse_log_ = std::make_unique<JsonlLogger>(paths_.logs / "collapse.jsonl", fresh, true);
+    }
+    write_metadata(paths_, config_, Json::object().set("itr", state_.itr).set("epoch", state_.epoch));
   }
-  write_metadata(paths_, config_, Json::object().set("itr", state_.itr).set("epoch", state_.epoch));
 
   // prepare_z_y twice (z_ / y_ for training, then the fixed sheet's), then fixed_z / fixed_y drawn.
-  step_ = std::make_unique<TrainStep>(gan_, std::make_shared<RandomNoise>(config_.n_classes, config_.z_var));
+  StepShard shard;
+  if (dist_) {
+    shard.rank = dist_->rank();
+    shard.world = dist_->world_size();
+    shard.average_gradients = [this](const std::vector<torch::Tensor>& params) {
+      dist_->average_gradients(params, "gradients");
+    };
+  }
+  step_ = std::make_unique<TrainStep>(gan_, std::make_shared<RandomNoise>(config_.n_classes, config_.z_var), shard);
   const int64_t g_batch = std::max(config_.G_batch_size, config_.batch_size);
   fixed_z_ = torch::randn({g_batch, gan_.G->dim_z()}).to(options_.device);
   fixed_y_ = torch::zeros({g_batch}, torch::TensorOptions().dtype(torch::kInt64).device(options_.device));
@@ -187,8 +205,14 @@ void Trainer::train_iteration(const data::Batch& batch, ProgressMeter& meter) {
   gan_.D->train();
   if (gan_.G_ema) gan_.G_ema->train();
   const bool non_blocking = batch.x.is_pinned();
-  auto losses = step_->run(batch.x.to(options_.device, non_blocking), batch.y.to(options_.device, non_blocking),
-                           state_.itr);
+  StepLosses losses;
+  {
+    std::optional<CrossReplicaBatchNorm> joined_bn;
+    if (dist_ && c.cross_replica) joined_bn.emplace(*gan_.G, *dist_);
+    losses = step_->run(batch.x.to(options_.device, non_blocking), batch.y.to(options_.device, non_blocking),
+                        state_.itr);
+  }
+  if (dist_) agree_on_losses(losses, g_stop.load() != 0);
   if (!std::isfinite(losses.G_loss) || !std::isfinite(losses.D_loss_real) || !std::isfinite(losses.D_loss_fake))
     throw Error("itr " + std::to_string(state_.itr) + ": non-finite loss (G_loss " + std::to_string(losses.G_loss) +
                 ", D_loss_real " + std::to_string(losses.D_loss_real) + ", D_loss_fake " +
@@ -196,12 +220,14 @@ void Trainer::train_iteration(const data::Batch& batch, ProgressMeter& meter) {
                 (last_save_itr_ >= 0 ? "; the last good save (itr " + std::to_string(last_save_itr_) + ") is in " +
                                            paths_.weights.string()
                                      : std::string()));
-  text_log_->log(state_.itr, {{"G_loss", losses.G_loss}, {"D_loss_real", losses.D_loss_real},
-                              {"D_loss_fake", losses.D_loss_fake}});
-  train_log_->log(losses_json(state_.itr, losses));
+  if (writer_) {
+    text_log_->log(state_.itr, {{"G_loss", losses.G_loss}, {"D_loss_real", losses.D_loss_real},
+                                {"D_loss_fake", losses.D_loss_fake}});
+    train_log_->log(losses_json(state_.itr, losses));
+  }
   if (watchdog_) on_collapse(watchdog_->on_losses(state_.itr, losses.G_loss, losses.D_loss_real, losses.D_loss_fake));
   if (options_.on_step) options_.on_step(state_.itr, batch, losses);
-  if (c.sv_log_interval > 0 && state_.itr % c.sv_log_interval == 0) {
+  if (writer_ && c.sv_log_interval > 0 && state_.itr % c.sv_log_interval == 0) {
     auto svs = singular_values(*gan_.G, "G");
     auto d_svs = singular_values(*gan_.D, "D");
     svs.insert(svs.end(), d_svs.begin(), d_svs.end());
@@ -234,8 +260,10 @@ TrainState Trainer::run() {
   ProgressMeter meter("gan-train", last_itr, options_.progress, "itr");
   meter.set_start_count(state_.itr);
   g_stop.store(0);  // a stop asked of an earlier run in this process is not one asked of this run
+  stop_agreed_ = false;
   stop_signal_ = 0;
   const auto reached_total = [&] { return options_.total_itr > 0 && state_.itr >= options_.total_itr; };
+  const auto loop_start = std::chrono::steady_clock::now();
 
   for (; state_.epoch < c.num_epochs; ++state_.epoch) {
     const bool resume_this_epoch = resuming && state_.epoch_start_itr >= 0 && state_.itr > state_.epoch_start_itr;
@@ -251,22 +279,27 @@ TrainState Trainer::run() {
     lo.threads = std::max(1, options_.loader_threads);
     lo.pin_memory = c.pin_memory;
     auto order = epoch_order(resume_this_epoch, loader_start_itr, lo);
+    if (dist_) {  // this rank's rows of each global batch (the epoch's short last batch is dropped)
+      order = rank_share_of_order(order, d_batch, c.batch_size, dist_->rank(), dist_->world_size());
+      lo.batch_size = d_batch / dist_->world_size();
+    }
     if (resume_this_epoch) GeneratorStates{state_.rng_state, state_.cuda_rng_state}.restore(options_.device);
     data::BatchLoader loader(data_, order, lo);
 
     while (auto batch = loader.next()) {
       if (reached_total()) break;
       train_iteration(*batch, meter);
-      if (g_stop.load() != 0) break;
+      if (stop_now()) break;
     }
-    if (g_stop.load() != 0 || reached_total()) break;
+    if (stop_now() || reached_total()) break;
   }
   // A stop that comes only after the last iteration does not make the finished run an interrupted one.
   const bool finished = reached_total() || state_.epoch >= c.num_epochs;
   const int stop = g_stop.exchange(0);
-  stopped_ = stop != 0 && !finished;
+  stopped_ = (stop != 0 || stop_agreed_) && !finished;
   stop_signal_ = stopped_ && stop > 0 ? stop : 0;
   meter.finish(state_.itr);
+  if (dist_) report_collectives(std::chrono::duration<double>(std::chrono::steady_clock::now() - loop_start).count());
   // The end of the run (or a requested stop): make sure the last iteration is saved and scored.
   if (last_save_itr_ != state_.itr) save(false);
   if (!stopped_ && last_test_itr_ != state_.itr && options_.evaluator) test();
@@ -283,6 +316,17 @@ void Trainer::save(bool with_copy) {
   state_.rng_state = rng.cpu;
   state_.cuda_rng_state = rng.cuda;
   const std::string at = "itr " + std::to_string(state_.itr) + ": ";
+  if (dist_) {
+    std::vector<torch::Tensor> weights = gan_.G_parameters();
+    for (const auto& p : gan_.D_parameters()) weights.push_back(p);
+    if (gan_.G_ema) for (const auto& p : gan_.G_ema->parameters()) weights.push_back(p);
+    dist_->check_same_weights(weights, at + "weights of G, D and G_ema");
+  }
+  if (!writer_) {  // rank 0 writes; the others only keep the count of copies in step
+    if (with_copy && config_.num_save_copies > 0) state_.save_num = (state_.save_num + 1) % config_.num_save_copies;
+    last_save_itr_ = state_.itr;
+    return;
+  }
   try {
     save_weights_folder(paths_.weights, "", gan_.to_weights(state_));
   } catch (const Error& e) {
@@ -348,6 +392,7 @@ void Trainer::test() {
 }
 
 void Trainer::plots() {
+  if (!writer_) return;
   try {
     PlotOptions o;
     o.title = name_ + ": losses";
@@ -376,33 +421,6 @@ void Trainer::plots() {
     // Plots are a convenience: a failure is reported, never fatal to training.
     std::cerr << "gan-train: plots not updated: " << e.what() << "\n";
   }
-}
-
-// A collapse: logged (collapse.jsonl, stderr), the last save before it kept, and the run stopped
-// when asked (the loop ends after this iteration, saving as on a signal).
-void Trainer::on_collapse(const std::optional<CollapseEvent>& event) {
-  if (!event) return;
-  collapse_ = event;
-  const std::string kept = keep_precollapse_save(event->onset_itr);
-  collapse_log_->log(Json::object()
-                         .set("itr", event->itr)
-                         .set("onset_itr", event->onset_itr)
-                         .set("signal", event->signal)
-                         .set("detail", event->detail)
-                         .set("kept", kept));
-  std::fprintf(stderr, "%sgan-train: collapse at itr %lld (%s: %s); %s%s\n", options_.progress ? "\n" : "",
-               static_cast<long long>(event->itr), event->signal.c_str(), event->detail.c_str(), kept.c_str(),
-               options_.stop_on_collapse ? "; stopping (--stop_on_collapse)" : "");
-  if (options_.stop_on_collapse) g_stop.store(kStopRequested);
-}
-
-// The newest save (main, rolling copies, best copies) made at or before `onset_itr`, kept under
-// the suffix "precollapse", where no later save rotates it out.
-std::string Trainer::keep_precollapse_save(int64_t onset_itr) {
-  std::vector<std::string> suffixes{""};
-  for (int64_t k = 0; k < config_.num_save_copies; ++k) suffixes.push_back("copy" + std::to_string(k));
-  for (int64_t k = 0; k < config_.num_best_copies; ++k) suffixes.push_back("best" + std::to_string(k));
-  return keep_newest_save(paths_.weights, suffixes, onset_itr, "precollapse");
 }
 
 }  // namespace biggan

@@ -17,6 +17,7 @@
 #include "libbiggan/data/batch_loader.h"
 #include "libbiggan/training/collapse_watchdog.h"
 #include "libbiggan/training/config.h"
+#include "libbiggan/training/distributed.h"
 #include "libbiggan/training/evaluator.h"
 #include "libbiggan/training/experiment.h"
 #include "libbiggan/training/train_step.h"
@@ -44,6 +45,9 @@ struct TrainerOptions {
   // Config keys set on the command line: on --resume / --resume_from they keep their word against
   // the saved tensors (config_from_tensors.h); the others follow the tensors, with a warning.
   std::set<std::string> explicit_keys;
+  // Several processes (training/distributed.h): taken from the environment (RANK, WORLD_SIZE, ...);
+  // these choose the backend and how long a collective may wait for a slow or dead rank.
+  DistributedOptions distributed;
   // Called after every step (tests use it to compare the data order and the losses).
   std::function<void(int64_t itr, const data::Batch& batch, const StepLosses& losses)> on_step;
 };
@@ -99,6 +103,16 @@ class Trainer {
   std::optional<CollapseEvent> collapse_;
   std::unique_ptr<TrainStep> step_;
   int64_t last_save_itr_ = -1, last_test_itr_ = -1;
+  // Several processes: the ranks; rank 0 alone writes (logs, weights, sheets, tests). A stop asked
+  // of any rank reaches all at the same iteration (stop_agreed_, from the per-step all-reduce).
+  std::unique_ptr<Distributed> dist_;
+  bool writer_ = true, stop_agreed_ = false;
+  void connect_ranks();
+  // Every rank: the global batch's losses (the mean over ranks) and whether any rank stops here.
+  void agree_on_losses(StepLosses& losses, bool stop_here);
+  bool stop_now() const;
+  // Rank 0, at the end: the share of the training loop spent in collectives (for the benchmark).
+  void report_collectives(double loop_seconds) const;
   bool stopped_ = false;
   int stop_signal_ = 0;
 };
