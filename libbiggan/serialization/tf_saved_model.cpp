@@ -58,15 +58,23 @@ torch::Tensor read_float_tensor(std::string_view msg, const std::string& ctx) {
     }
   }
   if (dtype != kDtFloat) return {};
-  int64_t n = 1;
-  for (auto d : shape) n *= d;
+  // Element count and the product of the non-zero dimensions both bounded (LibTorch sizes even an
+  // empty tensor's storage from all dimensions); a one-value fill may not ask for more than 2^28.
+  const int64_t kMaxElements = int64_t(1) << 28;
+  int64_t n = 1, extent = 1;
+  for (auto d : shape) {
+    if (d < 0 || d > kMaxElements) throw input_error(ctx, "tensor dimension " + std::to_string(d) + " out of range");
+    if (d && extent > kMaxElements / d) throw input_error(ctx, "tensor too large");
+    if (d) extent *= d;
+    n *= d;
+  }
   auto out = torch::empty(shape, torch::kFloat32);
   if (!content.empty()) {
     if (static_cast<int64_t>(content.size()) != 4 * n)
       throw input_error(ctx, "tensor_content of " + std::to_string(content.size()) + " bytes for " + std::to_string(n) + " floats");
     std::memcpy(out.data_ptr<float>(), content.data(), content.size());
   } else if (static_cast<int64_t>(vals.size()) == n) {
-    std::memcpy(out.data_ptr<float>(), vals.data(), 4 * vals.size());
+    if (n > 0) std::memcpy(out.data_ptr<float>(), vals.data(), 4 * vals.size());  // empty: data_ptr() is null
   } else if (vals.size() == 1) {
     out.fill_(vals[0]);
   } else {
