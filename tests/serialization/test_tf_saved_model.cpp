@@ -7,11 +7,12 @@
 
 #include "libbiggan/serialization/tf_saved_model.h"
 #include "libbiggan/util/error.h"
+#include "tests/fixtures.h"
 
 using namespace biggan;
 
 TEST_CASE("saved_model.pb reader: fuzz regressions are clean errors or clean reads", "[tfhub]") {
-  const std::filesystem::path dir = std::filesystem::path(BIGGAN_SOURCE_DIR) / "fuzz" / "corpus" / "tf_saved_model";
+  const auto dir = test::fixtures_root().parent_path().parent_path() / "fuzz" / "corpus" / "tf_saved_model";
   int checked = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     if (e.path().filename().string().rfind("regress-", 0) != 0) continue;
