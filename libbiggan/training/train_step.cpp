@@ -1,5 +1,6 @@
 #include "libbiggan/training/train_step.h"
 
+#include "libbiggan/models/autocast.h"
 #include "libbiggan/training/ortho.h"
 #include "libbiggan/util/error.h"
 
@@ -9,26 +10,23 @@ void toggle_grad(const std::vector<torch::Tensor>& params, bool on) {
   for (auto p : params) p.set_requires_grad(on);
 }
 
-TrainStep::TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise) : gan_(gan), noise_(std::move(noise)) {
+TrainStep::TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise, MixedPrecision* precision)
+    : gan_(gan), noise_(std::move(noise)), precision_(precision) {
   const auto& c = gan_.config;
   const int64_t g_batch = std::max(c.G_batch_size, c.batch_size);
   // prepare_z_y: z_ starts as randn (drawing from the generator, which the reference does too),
   // y_ as zeros.
   // prepare_z_y draws z_ on the CPU and moves it to the model's device; the noise is then drawn there.
   const auto params = gan_.G->parameters();
-  const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params[0].device();
-  z_ = torch::randn({g_batch, gan_.G->dim_z()}).to(device);
-  y_ = torch::zeros({g_batch}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  device_ = params.empty() ? torch::Device(torch::kCPU) : params[0].device();
+  if (precision_ && precision_->on()) amp_dtype_ = precision_->dtype();
+  z_ = torch::randn({g_batch, gan_.G->dim_z()}).to(device_);
+  y_ = torch::zeros({g_batch}, torch::TensorOptions().dtype(torch::kInt64).device(device_));
 }
 
 StepLosses TrainStep::run(const torch::Tensor& x, const torch::Tensor& y, int64_t itr) {
   const auto& c = gan_.config;
-  auto& G = *gan_.G;
-  auto& D = *gan_.D;
-  const auto G_params = gan_.G_parameters();
-  const auto D_params = gan_.D_parameters();
   StepLosses out;
-
   gan_.G_optim->zero_grad();
   gan_.D_optim->zero_grad();
   auto xs = x.split(c.batch_size);
@@ -37,65 +35,113 @@ StepLosses TrainStep::run(const torch::Tensor& x, const torch::Tensor& y, int64_
   if (static_cast<int64_t>(xs.size()) < chunks_needed)
     throw Error("training step: the real batch holds " + std::to_string(xs.size()) + " chunks of " +
                 std::to_string(c.batch_size) + ", the D steps need " + std::to_string(chunks_needed));
-  size_t counter = 0;
+  D_steps(xs, ys, itr, out);
+  G_step(itr, out);
+  if (gan_.ema) gan_.ema->update(itr);
+  return out;
+}
 
+void TrainStep::D_steps(const std::vector<torch::Tensor>& xs, const std::vector<torch::Tensor>& ys, int64_t itr,
+                        StepLosses& out) {
+  const auto& c = gan_.config;
+  auto& G = *gan_.G;
+  auto& D = *gan_.D;
+  const auto G_params = gan_.G_parameters();
+  const auto D_params = gan_.D_parameters();
+  GradScaler* scaler = precision_ ? precision_->D_scaler.get() : nullptr;
+  size_t counter = 0;
   if (c.toggle_grads) {
     toggle_grad(D_params, true);
     toggle_grad(G_params, false);
   }
+  torch::Tensor last_real, last_fake;  // read once at the end: no sync per accumulation
   for (int64_t step = 0; step < c.num_D_steps; ++step) {
     gan_.D_optim->zero_grad();
     for (int64_t acc = 0; acc < c.num_D_accumulations; ++acc) {
       noise_->sample(z_, y_);
       auto z = z_.slice(0, 0, c.batch_size);
       auto gy = y_.slice(0, 0, c.batch_size);
-      torch::Tensor G_z;
-      {
-        torch::NoGradGuard no_grad;  // G_D(train_G=False)
-        G_z = G.forward(z, G.shared(gy));
-      }
       torch::Tensor D_fake, D_real;
-      if (c.split_D) {
-        D_fake = D.forward(G_z, gy);
-        D_real = D.forward(xs[counter], ys[counter]);
-      } else {
-        auto D_out = D.forward(torch::cat({G_z, xs[counter]}, 0), torch::cat({gy, ys[counter]}, 0));
-        auto parts = D_out.split_with_sizes({G_z.size(0), xs[counter].size(0)});
-        D_fake = parts[0];
-        D_real = parts[1];
+      {
+        AutocastScope autocast(device_, amp_dtype_);  // nothing under float32
+        torch::Tensor G_z;
+        {
+          torch::NoGradGuard no_grad;  // G_D(train_G=False)
+          G_z = G.forward(z, G.shared(gy));
+        }
+        if (c.split_D) {
+          D_fake = D.forward(G_z, gy);
+          D_real = D.forward(xs[counter], ys[counter]);
+        } else {
+          auto D_out = D.forward(torch::cat({G_z, xs[counter]}, 0), torch::cat({gy, ys[counter]}, 0));
+          auto parts = D_out.split_with_sizes({G_z.size(0), xs[counter].size(0)});
+          D_fake = parts[0];
+          D_real = parts[1];
+        }
+      }
+      if (amp_dtype_ != torch::kFloat) {  // the losses from float32 outputs
+        D_fake = D_fake.to(torch::kFloat);
+        D_real = D_real.to(torch::kFloat);
       }
       auto [loss_real, loss_fake] = discriminator_loss(gan_.loss, D_fake, D_real);
       auto D_loss = (loss_real + loss_fake) / static_cast<double>(c.num_D_accumulations);
-      D_loss.backward();
-      out.D_loss_real = loss_real.item<double>();
-      out.D_loss_fake = loss_fake.item<double>();
+      backward(D_loss, scaler);
+      last_real = loss_real.detach();
+      last_fake = loss_fake.detach();
       ++counter;
     }
-    if (c.D_ortho > 0.0) add_ortho_gradient(D_params, c.D_ortho);
-    gan_.D_optim->step();
+    optimiser_step(*gan_.D_optim, D_params, c.D_ortho, {}, scaler, itr);
   }
+  if (last_real.defined()) {
+    out.D_loss_real = last_real.item<double>();
+    out.D_loss_fake = last_fake.item<double>();
+  }
+}
 
+void TrainStep::G_step(int64_t itr, StepLosses& out) {
+  const auto& c = gan_.config;
+  auto& G = *gan_.G;
+  auto& D = *gan_.D;
+  const auto G_params = gan_.G_parameters();
+  GradScaler* scaler = precision_ ? precision_->G_scaler.get() : nullptr;
   if (c.toggle_grads) {
-    toggle_grad(D_params, false);
+    toggle_grad(gan_.D_parameters(), false);
     toggle_grad(G_params, true);
   }
   gan_.G_optim->zero_grad();
+  torch::Tensor last_loss;
   for (int64_t acc = 0; acc < c.num_G_accumulations; ++acc) {
     noise_->sample(z_, y_);
-    auto G_z = G.forward(z_, G.shared(y_));
-    auto D_fake = D.forward(G_z, y_);
+    torch::Tensor D_fake;
+    {
+      AutocastScope autocast(device_, amp_dtype_);
+      D_fake = D.forward(G.forward(z_, G.shared(y_)), y_);
+    }
+    if (amp_dtype_ != torch::kFloat) D_fake = D_fake.to(torch::kFloat);
     auto G_loss = generator_loss(gan_.loss, D_fake) / static_cast<double>(c.num_G_accumulations);
-    G_loss.backward();
-    out.G_loss = G_loss.item<double>();
+    backward(G_loss, scaler);
+    last_loss = G_loss.detach();
   }
-  if (c.G_ortho > 0.0) {
-    std::vector<torch::Tensor> exempt;
+  if (last_loss.defined()) out.G_loss = last_loss.item<double>();
+  std::vector<torch::Tensor> exempt;
+  if (c.G_ortho > 0.0)
     if (auto shared = G.shared_layer()) exempt = shared->parameters();
-    add_ortho_gradient(G_params, c.G_ortho, exempt);
+  optimiser_step(*gan_.G_optim, G_params, c.G_ortho, exempt, scaler, itr);
+}
+
+void TrainStep::backward(const torch::Tensor& loss, GradScaler* scaler) {
+  if (scaler) scaler->scale(loss).backward();
+  else loss.backward();
+}
+
+void TrainStep::optimiser_step(Adam& optim, const std::vector<torch::Tensor>& params, double ortho,
+                               const std::vector<torch::Tensor>& ortho_exempt, GradScaler* scaler, int64_t itr) {
+  const bool finite = !scaler || scaler->unscale(params);
+  if (finite) {
+    if (ortho > 0.0) add_ortho_gradient(params, ortho, ortho_exempt);
+    optim.step();
   }
-  gan_.G_optim->step();
-  if (gan_.ema) gan_.ema->update(itr);
-  return out;
+  if (scaler) scaler->update(finite, itr);
 }
 
 }  // namespace biggan

@@ -7,6 +7,7 @@
 
 #include "libbiggan/training/gan.h"
 #include "libbiggan/training/noise.h"
+#include "libbiggan/training/precision.h"
 
 namespace biggan {
 
@@ -19,7 +20,9 @@ struct StepLosses {
 class TrainStep {
  public:
   // z_ / y_ buffers of G_batch_size = max(G_batch_size, batch_size) rows, as prepare_z_y makes.
-  TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise);
+  // `precision` (may be null: float32) is the run's --amp: G's and D's forward passes under autocast,
+  // losses and backward from float32 outputs, and with fp16 loss-scaled optimiser steps.
+  TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise, MixedPrecision* precision = nullptr);
   // x: batch_size * num_D_steps * num_D_accumulations real images (fewer is allowed at an epoch's
   // end, as torch.split gives), y their labels; itr: the iteration number (state_dict['itr']).
   StepLosses run(const torch::Tensor& x, const torch::Tensor& y, int64_t itr);
@@ -28,8 +31,21 @@ class TrainStep {
   torch::Tensor& y() { return y_; }
 
  private:
+  void D_steps(const std::vector<torch::Tensor>& xs, const std::vector<torch::Tensor>& ys, int64_t itr,
+               StepLosses& out);
+  void G_step(int64_t itr, StepLosses& out);
+  // Backward of `loss` (scaled under fp16 amp).
+  void backward(const torch::Tensor& loss, GradScaler* scaler);
+  // Ortho regularisation and the optimiser step; under fp16 amp first unscaled and checked, and
+  // skipped (the scale backed off, the skip logged) when a gradient is not finite.
+  void optimiser_step(Adam& optim, const std::vector<torch::Tensor>& params, double ortho,
+                      const std::vector<torch::Tensor>& ortho_exempt, GradScaler* scaler, int64_t itr);
+
   Gan& gan_;
   std::shared_ptr<NoiseSource> noise_;
+  MixedPrecision* precision_;
+  torch::Device device_ = torch::kCPU;
+  torch::ScalarType amp_dtype_ = torch::kFloat;  // kFloat: autocast off
   torch::Tensor z_, y_;
 };
 

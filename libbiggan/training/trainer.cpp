@@ -70,6 +70,7 @@ void Trainer::install_signal_handlers() {
 
 Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(config)), options_(std::move(options)) {
   config_.validate_training("gan-train config");
+  check_precision(config_, options_.amp, options_.device);
   if (config_.resume && !options_.resume_from.empty())
     throw Error("give --resume (continue this run) or --resume_from W (a new run from W's weights), not both");
   data_ = std::make_shared<data::HDF5Dataset>(options_.data_path, config_.load_in_mem);
@@ -128,7 +129,9 @@ Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(conf
   write_metadata(paths_, config_, Json::object().set("itr", state_.itr).set("epoch", state_.epoch));
 
   // prepare_z_y twice (z_ / y_ for training, then the fixed sheet's), then fixed_z / fixed_y drawn.
-  step_ = std::make_unique<TrainStep>(gan_, std::make_shared<RandomNoise>(config_.n_classes, config_.z_var));
+  precision_ = MixedPrecision::for_run(options_.amp, paths_.logs, !fresh);
+  step_ = std::make_unique<TrainStep>(gan_, std::make_shared<RandomNoise>(config_.n_classes, config_.z_var),
+                                      precision_.get());
   const int64_t g_batch = std::max(config_.G_batch_size, config_.batch_size);
   fixed_z_ = torch::randn({g_batch, gan_.G->dim_z()}).to(options_.device);
   fixed_y_ = torch::zeros({g_batch}, torch::TensorOptions().dtype(torch::kInt64).device(options_.device));
