@@ -18,6 +18,11 @@ assert rest and rest[0] == '--', 'usage: REF_DIR NAME THREADS WARMUP REPEATS [PR
 flags = rest[1:]
 sys.path.insert(0, ref)
 import torch  # noqa: E402
+try:  # utils imports datasets, which imports tqdm (a progress bar; unused here)
+  import tqdm  # noqa: F401
+except ImportError:
+  import types
+  sys.modules['tqdm'] = types.SimpleNamespace(tqdm=None, trange=None)
 import utils  # noqa: E402
 import train_fns  # noqa: E402
 
