@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -64,17 +65,28 @@ std::vector<torch::Tensor> last_gradients(const Adam& optim) {
   return out;
 }
 
-// max over parameters of |g - ref| / |ref| (Frobenius norms).
-double worst_relative_gradient_error(const Adam& ours, const Adam& ref) {
+struct GradientError {
+  double global = 0;  // |g - ref| / |ref| over all parameters together (Frobenius norms)
+  double worst = 0;   // the largest of the same per parameter, among those that carry the gradient
+};
+
+// Parameters whose gradient is below 1% of the largest one's (biases ahead of a batch norm, whose
+// exact gradient is zero and whose float32 value is rounding noise) are left out of `worst`: their
+// relative error compares noise with noise. They still count in `global`.
+GradientError gradient_error(const Adam& ours, const Adam& ref) {
   auto a = last_gradients(ours), b = last_gradients(ref);
   REQUIRE(a.size() == b.size());
-  double worst = 0;
+  double largest = 0, diff2 = 0, ref2 = 0;
+  for (const auto& g : b) largest = std::max(largest, g.norm().item<double>());
+  GradientError e;
   for (size_t i = 0; i < a.size(); ++i) {
-    const double norm = b[i].norm().item<double>();
-    if (norm < 1e-6) continue;  // a gradient that is (numerically) zero: nothing to compare against
-    worst = std::max(worst, (a[i] - b[i]).norm().item<double>() / norm);
+    const double norm = b[i].norm().item<double>(), diff = (a[i] - b[i]).norm().item<double>();
+    diff2 += diff * diff;
+    ref2 += norm * norm;
+    if (norm >= 0.01 * largest) e.worst = std::max(e.worst, diff / norm);
   }
-  return worst;
+  e.global = std::sqrt(diff2 / ref2);
+  return e;
 }
 
 }  // namespace
@@ -149,11 +161,14 @@ TEST_CASE("a bf16 autocast step agrees with the float32 step", "[precision]") {
   CHECK(std::abs(got.D_loss_real - want.D_loss_real) <= 0.02 * std::abs(want.D_loss_real) + 1e-3);
   CHECK(std::abs(got.D_loss_fake - want.D_loss_fake) <= 0.02 * std::abs(want.D_loss_fake) + 1e-3);
   CHECK(std::abs(got.G_loss - want.G_loss) <= 0.02 * std::abs(want.G_loss) + 1e-3);
-  const double d_err = worst_relative_gradient_error(*amp.D_optim, *ref.D_optim);
-  const double g_err = worst_relative_gradient_error(*amp.G_optim, *ref.G_optim);
-  std::cout << "  bf16 vs float32 step: worst relative gradient error D " << d_err << ", G " << g_err << "\n";
-  CHECK(d_err < 0.15);
-  CHECK(g_err < 0.15);
+  const auto d_err = gradient_error(*amp.D_optim, *ref.D_optim);
+  const auto g_err = gradient_error(*amp.G_optim, *ref.G_optim);
+  std::cout << "  bf16 vs float32 step: relative gradient error D " << d_err.global << " (worst parameter "
+            << d_err.worst << "), G " << g_err.global << " (worst " << g_err.worst << ")\n";
+  CHECK(d_err.global < 0.1);
+  CHECK(g_err.global < 0.1);
+  CHECK(d_err.worst < 0.15);
+  CHECK(g_err.worst < 0.15);
   // Master weights, optimiser state and BN statistics stay float32.
   for (const auto& p : amp.G->parameters()) CHECK(p.scalar_type() == torch::kFloat);
   for (const auto& kv : amp.G->named_buffers()) {
@@ -188,8 +203,8 @@ TEST_CASE("an fp16 autocast step agrees with the float32 step on CUDA", "[precis
   auto fp16 = MixedPrecision::for_run(Amp::kFP16, tmp.path, false);
   const auto got = step_on_cuda(amp, fp16.get());
   CHECK(std::abs(got.G_loss - want.G_loss) <= 0.005 * std::abs(want.G_loss) + 1e-3);
-  CHECK(worst_relative_gradient_error(*amp.D_optim, *ref.D_optim) < 0.02);
-  CHECK(worst_relative_gradient_error(*amp.G_optim, *ref.G_optim) < 0.02);
+  CHECK(gradient_error(*amp.D_optim, *ref.D_optim).worst < 0.02);
+  CHECK(gradient_error(*amp.G_optim, *ref.G_optim).worst < 0.02);
 }
 
 TEST_CASE("the loss scaler skips a step whose gradients hold an inf, and logs it", "[precision]") {
@@ -266,8 +281,8 @@ TEST_CASE("gan-train refuses fp16 where LibTorch has no fp16 kernels, before wri
   }
   TempDir tmp;
   const auto data = biggan::test::make_tiny_data(tmp.path);
-  for (const std::vector<std::string> flags : {std::vector<std::string>{"--G_fp16"}, {"--D_fp16"},
-                                               {"--G_mixed_precision"}, {"--D_mixed_precision"}, {"--amp", "fp16"}}) {
+  for (const auto& flags : {std::vector<std::string>{"--G_fp16"}, {"--D_fp16"}, {"--G_mixed_precision"},
+                            {"--D_mixed_precision"}, {"--amp", "fp16"}}) {
     const auto root = tmp / ("run" + flags[0].substr(2));
     auto args = biggan::test::tiny_args(root, data, {"--total_itr", "2", "--device", "cpu"});
     args.insert(args.end(), flags.begin(), flags.end());
