@@ -13,6 +13,7 @@
 
 #include "libbiggan/models/autocast.h"
 #include "libbiggan/models/layers.h"
+#include "libbiggan/serialization/hdf5_file.h"
 #include "libbiggan/training/grad_scaler.h"
 #include "libbiggan/training/precision.h"
 #include "libbiggan/training/train_step.h"
@@ -155,9 +156,11 @@ TEST_CASE("a bf16 autocast step agrees with the float32 step", "[precision]") {
   const auto got = one_step(amp, &bf16);
   // bf16 keeps 8 significant bits (unit roundoff 2^-8 = 0.39%); each convolution rounds its inputs
   // and weights once and accumulates in float32, so a layer adds ~0.5% relative error, and the
-  // tiny G and D chain ~10 of them forward and again backward. Measured: losses within 1%,
-  // gradients within 2-6% (norm-wise, per tensor); the bounds leave 2-3x headroom while a real
-  // fault (a layer in the wrong type, a lost scale, bf16 BN statistics) is off by far more.
+  // tiny G and D chain ~10 of them forward and again backward (G's gradient crosses D's backward
+  // and then G's: ~40 roundings). Measured here: losses within 1%; D's gradient within 0.7% over
+  // the network (1.0% for its worst parameter), G's within 5.3% (12.5%). The bounds leave about
+  // 2x headroom; a real fault (a layer left in the wrong type, a lost loss scale, bf16 BN
+  // statistics or power iteration) is off by far more (tens of percent to orders of magnitude).
   CHECK(std::abs(got.D_loss_real - want.D_loss_real) <= 0.02 * std::abs(want.D_loss_real) + 1e-3);
   CHECK(std::abs(got.D_loss_fake - want.D_loss_fake) <= 0.02 * std::abs(want.D_loss_fake) + 1e-3);
   CHECK(std::abs(got.G_loss - want.G_loss) <= 0.02 * std::abs(want.G_loss) + 1e-3);
@@ -165,10 +168,10 @@ TEST_CASE("a bf16 autocast step agrees with the float32 step", "[precision]") {
   const auto g_err = gradient_error(*amp.G_optim, *ref.G_optim);
   std::cout << "  bf16 vs float32 step: relative gradient error D " << d_err.global << " (worst parameter "
             << d_err.worst << "), G " << g_err.global << " (worst " << g_err.worst << ")\n";
-  CHECK(d_err.global < 0.1);
+  CHECK(d_err.global < 0.02);
   CHECK(g_err.global < 0.1);
-  CHECK(d_err.worst < 0.15);
-  CHECK(g_err.worst < 0.15);
+  CHECK(d_err.worst < 0.03);
+  CHECK(g_err.worst < 0.25);
   // Master weights, optimiser state and BN statistics stay float32.
   for (const auto& p : amp.G->parameters()) CHECK(p.scalar_type() == torch::kFloat);
   for (const auto& kv : amp.G->named_buffers()) {
@@ -297,7 +300,7 @@ TEST_CASE("gan-train refuses fp16 where LibTorch has no fp16 kernels, before wri
   }
 }
 
-TEST_CASE("an --amp bf16 run saves float32 weights that python torch.load reads", "[precision]") {
+TEST_CASE("an --amp bf16 run saves float32 weights that python torch.load reads; gan-sample --amp", "[precision]") {
   if (!precision_runs_on(torch::kCPU, torch::kBFloat16)) {
     BIGGAN_SKIP("this LibTorch has no bf16 CPU kernels");
     return;
@@ -308,6 +311,25 @@ TEST_CASE("an --amp bf16 run saves float32 weights that python torch.load reads"
   REQUIRE(biggan::test::run_gan_train(args, tmp / "log.txt") == 0);
   const auto weights = biggan::test::tiny_weights(tmp.path, data);
   REQUIRE(std::filesystem::exists(weights / "G.pth"));
+  // gan-sample --amp bf16 from that save: the same draws, images within bf16's rounding of float32's.
+  const std::string common = "--weights '" + weights.string() + "' --num 16 --seed 3 --threads 1 --device cpu";
+  auto plain = biggan::test::run_tool_cmd("gan-sample", common + " --output '" + (tmp / "f32.h5").string() + "'", tmp);
+  REQUIRE(plain.exit_code == 0);
+  auto amp = biggan::test::run_tool_cmd("gan-sample", common + " --amp bf16 --output '" + (tmp / "bf16.h5").string() + "'", tmp);
+  INFO(amp.err);
+  REQUIRE(amp.exit_code == 0);
+  const auto a = h5::File::open_read((tmp / "f32.h5").string()).read("images");
+  const auto b = h5::File::open_read((tmp / "bf16.h5").string()).read("images");
+  REQUIRE(a.sizes() == b.sizes());
+  const double mean_diff = (a - b).abs().mean().item<double>();
+  std::cout << "  gan-sample --amp bf16: mean |pixel difference| " << mean_diff << " (pixels in [-1, 1])\n";
+  CHECK(mean_diff > 0);     // autocast did something
+  CHECK(mean_diff < 0.05);  // ~5 roundings of 2^-8 through G: about 1%; 0.05 leaves room
+  auto bad = biggan::test::run_tool_cmd("gan-sample", common + " --amp fp16 --output '" + (tmp / "x.h5").string() + "'", tmp);
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.err.find("--amp fp16") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(tmp / "x.h5"));
+
   if (!biggan::test::python_has("torch")) {
     BIGGAN_SKIP("python3 with torch is missing: the torch.load check");
     return;
