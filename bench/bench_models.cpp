@@ -5,8 +5,12 @@
 //
 // The configurations are lists of the reference's own command-line flags, so that both sides
 // build exactly the same models: `--print-flags NAME` prints them for the Python driver.
-// Usage: bench_models [--config c32|i128|all] [--threads 2] [--warmup 2] [--repeats 5] [--profile PREFIX]
-// Prints one JSON object per configuration (seconds per call, medians; wall and process CPU time).
+// c32s is c32 at G_ch = D_ch = 8 and batch 8: a step where per-op overhead, not arithmetic, dominates.
+// With --amp bf16 (or fp16 on CUDA) the step and G's forward run under autocast, as gan-train --amp.
+// Usage: bench_models [--config c32|c32s|i128|all] [--amp off|bf16] [--threads 2] [--warmup 2] [--repeats 5]
+//          [--profile PREFIX]
+// Prints one JSON object per configuration (seconds per call: medians, minima and maxima; wall and
+// process CPU time).
 #include <cxxopts.hpp>
 #include <algorithm>
 #include <chrono>
@@ -18,8 +22,10 @@
 
 #include <torch/csrc/autograd/profiler_legacy.h>
 
+#include "libbiggan/models/autocast.h"
 #include "libbiggan/training/gan.h"
 #include "libbiggan/training/noise.h"
+#include "libbiggan/training/precision.h"
 #include "libbiggan/training/train_step.h"
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/error.h"
@@ -38,6 +44,11 @@ const std::map<std::string, std::vector<std::string>> kConfigs = {
       "--num_G_accumulations", "1", "--num_D_accumulations", "1", "--num_D_steps", "4",
       "--G_lr", "2e-4", "--D_lr", "2e-4", "--G_ortho", "0.0", "--G_attn", "0", "--D_attn", "0",
       "--G_init", "N02", "--D_init", "N02", "--ema", "--use_ema", "--ema_start", "1000", "--seed", "0"}},
+    {"c32s",
+     {"--dataset", "C10", "--batch_size", "8", "--G_ch", "8", "--D_ch", "8",  //
+      "--num_G_accumulations", "1", "--num_D_accumulations", "1", "--num_D_steps", "4",
+      "--G_lr", "2e-4", "--D_lr", "2e-4", "--G_ortho", "0.0", "--G_attn", "0", "--D_attn", "0",
+      "--G_init", "N02", "--D_init", "N02", "--ema", "--use_ema", "--ema_start", "1000", "--seed", "0"}},
     {"i128",
      {"--dataset", "I128_hdf5", "--batch_size", "8", "--G_ch", "16", "--D_ch", "16",  //
       "--num_G_accumulations", "1", "--num_D_accumulations", "1", "--num_D_steps", "1",
@@ -49,7 +60,8 @@ const std::map<std::string, std::vector<std::string>> kConfigs = {
 };
 
 struct Timing {
-  double wall = 0, cpu = 0;  // medians, seconds per call
+  double wall = 0, cpu = 0;            // medians, seconds per call
+  double wall_min = 0, wall_max = 0;   // the range of the timed calls
 };
 
 double median(std::vector<double> v) {
@@ -69,7 +81,8 @@ Timing time_calls(int warmup, int repeats, const std::function<void()>& call) {
     cpu.push_back(static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC);
     wall.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  return {median(wall), median(cpu)};
+  return {median(wall), median(cpu), *std::min_element(wall.begin(), wall.end()),
+          *std::max_element(wall.begin(), wall.end())};
 }
 
 int64_t count_parameters(torch::nn::Module& m) {
@@ -86,7 +99,7 @@ void profile_call(const std::string& prefix, const std::string& what, const std:
   call();
 }
 
-Json bench_config(const std::string& name, int threads, int warmup, int repeats, const std::string& profile) {
+Json bench_config(const std::string& name, Amp amp, int threads, int warmup, int repeats, const std::string& profile) {
   Config c;
   c.apply_reference_flags(kConfigs.at(name), "bench config " + name);
   c.derive_from_dataset();
@@ -95,7 +108,9 @@ Json bench_config(const std::string& name, int threads, int warmup, int repeats,
   // train.py's order: seed, G, D, G_ema; then prepare_z_y inside TrainStep.
   torch::manual_seed(static_cast<uint64_t>(c.seed));
   Gan gan = Gan::build(c);
-  TrainStep step(gan, std::make_shared<RandomNoise>(c.n_classes, c.z_var));
+  MixedPrecision precision;
+  precision.amp = amp;
+  TrainStep step(gan, std::make_shared<RandomNoise>(c.n_classes, c.z_var), {}, &precision);
   gan.G->train();
   gan.D->train();
 
@@ -110,7 +125,10 @@ Json bench_config(const std::string& name, int threads, int warmup, int repeats,
   auto z = torch::randn({c.batch_size, gan.G->dim_z()});
   auto gy = torch::randint(0, c.n_classes, {c.batch_size}, torch::kInt64);
   torch::NoGradGuard no_grad;
-  auto forward = [&] { gan.G->forward(z, gan.G->shared(gy)); };
+  auto forward = [&] {
+    AutocastScope autocast(torch::kCPU, amp_dtype(amp));
+    gan.G->forward(z, gan.G->shared(gy));
+  };
   gan.G->train();
   const Timing g_train = time_calls(warmup, repeats, forward);
   profile_call(profile, name + "_G_train", forward);
@@ -121,16 +139,23 @@ Json bench_config(const std::string& name, int threads, int warmup, int repeats,
   return Json::object()
       .set("impl", Json(std::string("ours")))
       .set("config", Json(name))
+      .set("amp", Json(std::string(amp_name(amp))))
       .set("threads", Json(static_cast<int64_t>(threads)))
       .set("batch", Json(c.batch_size))
       .set("num_D_steps", Json(c.num_D_steps))
       .set("repeats", Json(static_cast<int64_t>(repeats)))
       .set("train_step_s", Json(train.wall))
       .set("train_step_cpu_s", Json(train.cpu))
+      .set("train_step_min_s", Json(train.wall_min))
+      .set("train_step_max_s", Json(train.wall_max))
       .set("G_forward_train_s", Json(g_train.wall))
       .set("G_forward_train_cpu_s", Json(g_train.cpu))
+      .set("G_forward_train_min_s", Json(g_train.wall_min))
+      .set("G_forward_train_max_s", Json(g_train.wall_max))
       .set("G_forward_eval_s", Json(g_eval.wall))
       .set("G_forward_eval_cpu_s", Json(g_eval.cpu))
+      .set("G_forward_eval_min_s", Json(g_eval.wall_min))
+      .set("G_forward_eval_max_s", Json(g_eval.wall_max))
       .set("G_params", Json(count_parameters(*gan.G)))
       .set("D_params", Json(count_parameters(*gan.D)));
 }
@@ -140,7 +165,8 @@ Json bench_config(const std::string& name, int threads, int warmup, int repeats,
 int main(int argc, char** argv) {
   return run_tool("bench_models", [&] {
     cxxopts::Options opts("bench_models", "Times G forward and the training step (c32, i128).");
-    opts.add_options()("config", "c32, i128 or all", cxxopts::value<std::string>()->default_value("all"))(
+    opts.add_options()("config", "c32, c32s, i128 or all", cxxopts::value<std::string>()->default_value("all"))(
+        "amp", "off, bf16 (or fp16 on CUDA): autocast as gan-train --amp", cxxopts::value<std::string>()->default_value("off"))(
         "threads", "intra-op threads", cxxopts::value<int>()->default_value("2"))(
         "warmup", "untimed calls first", cxxopts::value<int>()->default_value("2"))(
         "repeats", "timed calls (the median is reported)", cxxopts::value<int>()->default_value("5"))(
@@ -150,7 +176,7 @@ int main(int argc, char** argv) {
         "h,help", "this help");
     auto args = opts.parse(argc, argv);
     if (args.count("help")) {
-      std::cout << opts.help() << "\nConfigurations: c32, i128 (reference flags: --print-flags NAME).\n";
+      std::cout << opts.help() << "\nConfigurations: c32, c32s, i128 (reference flags: --print-flags NAME).\n";
       return kExitOk;
     }
     if (args.count("print-flags")) {
@@ -163,13 +189,15 @@ int main(int argc, char** argv) {
     }
     const auto which = args["config"].as<std::string>();
     if (which != "all" && !kConfigs.count(which))
-      throw Error("--config: unknown configuration '" + which + "' (c32, i128 or all)");
+      throw Error("--config: unknown configuration '" + which + "' (c32, c32s, i128 or all)");
+    const Amp amp = parse_amp(args["amp"].as<std::string>());
+    check_precision(Config{}, amp, torch::kCPU);
     const int repeats = args["repeats"].as<int>(), warmup = args["warmup"].as<int>();
     if (repeats < 1 || warmup < 0) throw Error("--repeats must be >= 1 and --warmup >= 0");
     const int threads = setup_threads(args["threads"].as<int>());
     for (const auto& [name, flags] : kConfigs) {
       if (which != "all" && which != name) continue;
-      std::cout << bench_config(name, threads, warmup, repeats, args["profile"].as<std::string>()).dump() << std::endl;
+      std::cout << bench_config(name, amp, threads, warmup, repeats, args["profile"].as<std::string>()).dump() << std::endl;
     }
     return kExitOk;
   });

@@ -1,25 +1,28 @@
 #!/bin/sh
-# Benchmark of the models (issue 2): G forward (train / eval mode) and one full training step at
-# the reference's c32 and i128 configurations, ours (bench_models) against BigGAN-PyTorch
-# (bench_models_ref.py, imported from REF_DIR) on this machine in the same run, the same thread
-# count and the same reference flags. Prints per configuration our seconds per call, the
-# reference's and the ratio ours / reference (target <= 1.0); --json prints the JSON lines instead.
-# Usage: bench/bench_models.sh BUILD_DIR [--configs "c32 i128"] [--threads 2] [--warmup 2]
-#          [--repeats 5] [--rounds 1] [--ref REF_DIR] [--json]
+# Benchmark of the models (issues 2, 11): G forward (train / eval mode) and one full training step at
+# the reference's c32 and i128 configurations and c32s (c32 at ch 8, batch 8: overhead-bound), ours
+# (bench_models, in float32 and with --amp bf16) against BigGAN-PyTorch (bench_models_ref.py,
+# imported from REF_DIR, float32) on this machine in the same run, the same thread count and the
+# same reference flags. Prints per configuration and precision our seconds per call, the
+# reference's and the ratio ours / reference, with the range of the timed calls; --json prints the
+# JSON lines instead.
+# Usage: bench/bench_models.sh BUILD_DIR [--configs "c32 c32s i128"] [--amps "off bf16"] [--threads 2]
+#          [--warmup 2] [--repeats 5] [--rounds 1] [--ref REF_DIR] [--json]
 # REF_DIR defaults to $BIGGAN_REFERENCE, then ../ref/biggan beside the repository.
 # Needs /usr/bin/python3 with torch (Debian's python3-torch). With --rounds R each side runs R
 # times, alternating, and the table shows the median over rounds (steadier on a shared machine).
 # The CPUs may be shared: the table also shows process CPU seconds and the median of per-round
 # ratios. BENCH_MODELS_SAVE=FILE keeps the JSON lines (bench_models_table.py FILE reprints the table).
 set -eu
-[ $# -ge 1 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,14p' "$0" >&2; exit 2; }
 BUILD=$(cd "$1" && pwd); shift
 HERE=$(cd "$(dirname "$0")" && pwd)
 REF=${BIGGAN_REFERENCE:-$HERE/../../ref/biggan}
-CONFIGS="c32 i128"; THREADS=2; WARMUP=2; REPEATS=5; ROUNDS=1; JSON=0
+CONFIGS="c32 c32s i128"; AMPS="off bf16"; THREADS=2; WARMUP=2; REPEATS=5; ROUNDS=1; JSON=0
 while [ $# -gt 0 ]; do
   case $1 in
     --configs) CONFIGS=$2; shift 2 ;;
+    --amps) AMPS=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
     --repeats) REPEATS=$2; shift 2 ;;
@@ -45,7 +48,10 @@ for name in $CONFIGS; do
     for impl in $order; do
       echo "== $name round $round: $impl ($(cut -d' ' -f1 /proc/loadavg) load)" >&2
       if [ "$impl" = ours ]; then
-        OMP_NUM_THREADS=$THREADS "$BUILD/bench_models" --config "$name" --threads "$THREADS" --warmup "$WARMUP" --repeats "$REPEATS" >> "$OUT"
+        for amp in $AMPS; do
+          OMP_NUM_THREADS=$THREADS "$BUILD/bench_models" --config "$name" --amp "$amp" --threads "$THREADS" \
+            --warmup "$WARMUP" --repeats "$REPEATS" >> "$OUT"
+        done
       else
         # shellcheck disable=SC2086  # the flags are words
         OMP_NUM_THREADS=$THREADS /usr/bin/python3 "$HERE/bench_models_ref.py" "$REF" "$name" "$THREADS" "$WARMUP" "$REPEATS" -- $flags >> "$OUT" 2> "$OUT.err" \

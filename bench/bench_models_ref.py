@@ -18,6 +18,11 @@ assert rest and rest[0] == '--', 'usage: REF_DIR NAME THREADS WARMUP REPEATS [PR
 flags = rest[1:]
 sys.path.insert(0, ref)
 import torch  # noqa: E402
+try:  # utils imports datasets, which imports tqdm (a progress bar; unused here)
+  import tqdm  # noqa: F401
+except ImportError:
+  import types
+  sys.modules['tqdm'] = types.SimpleNamespace(tqdm=None, trange=None)
 import utils  # noqa: E402
 import train_fns  # noqa: E402
 
@@ -33,7 +38,7 @@ def time_calls(call):
     call()
     cpu.append(time.process_time() - c)
     wall.append(time.perf_counter() - t)
-  return statistics.median(wall), statistics.median(cpu)
+  return statistics.median(wall), statistics.median(cpu), min(wall), max(wall)
 
 
 def profile_call(what, call):
@@ -75,7 +80,7 @@ def step():
   train(x, y)
 
 
-train_wall, train_cpu = time_calls(step)
+train_wall, train_cpu, train_min, train_max = time_calls(step)
 profile_call('step', step)
 
 z = torch.randn(bs, G.dim_z)
@@ -84,15 +89,15 @@ with torch.no_grad():
   def forward():
     G(z, G.shared(gy))
   G.train()
-  gt_wall, gt_cpu = time_calls(forward)
+  gt_wall, gt_cpu, gt_min, gt_max = time_calls(forward)
   profile_call('G_train', forward)
   G.eval()
-  ge_wall, ge_cpu = time_calls(forward)
+  ge_wall, ge_cpu, ge_min, ge_max = time_calls(forward)
   profile_call('G_eval', forward)
 
 print(json.dumps(dict(
-    impl='reference', config=name, threads=threads, batch=bs, num_D_steps=config['num_D_steps'], repeats=repeats,
-    train_step_s=train_wall, train_step_cpu_s=train_cpu,
-    G_forward_train_s=gt_wall, G_forward_train_cpu_s=gt_cpu,
-    G_forward_eval_s=ge_wall, G_forward_eval_cpu_s=ge_cpu,
+    impl='reference', config=name, amp='off', threads=threads, batch=bs, num_D_steps=config['num_D_steps'], repeats=repeats,
+    train_step_s=train_wall, train_step_cpu_s=train_cpu, train_step_min_s=train_min, train_step_max_s=train_max,
+    G_forward_train_s=gt_wall, G_forward_train_cpu_s=gt_cpu, G_forward_train_min_s=gt_min, G_forward_train_max_s=gt_max,
+    G_forward_eval_s=ge_wall, G_forward_eval_cpu_s=ge_cpu, G_forward_eval_min_s=ge_min, G_forward_eval_max_s=ge_max,
     G_params=sum(p.numel() for p in G.parameters()), D_params=sum(p.numel() for p in D.parameters()))), flush=True)

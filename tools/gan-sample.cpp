@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "libbiggan/training/config.h"
+#include "libbiggan/training/precision.h"
 #include "libbiggan/training/sample_plan.h"
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/common_flags.h"
@@ -146,7 +147,9 @@ int main(int argc, char** argv) {
         ("num-standing-accumulations", "forwards for standing statistics (default: the config's)",
          cxxopts::value<int64_t>())
         ("batch-size", "images per forward (default: the config's max(G_batch_size, batch_size))",
-         cxxopts::value<int64_t>());
+         cxxopts::value<int64_t>())
+        ("amp", "the main samples' forward under autocast: off, bf16 (CPU or CUDA) or fp16 (CUDA)",
+         cxxopts::value<std::string>()->default_value("off"));
     opts.add_options("latents")
         ("latents", "HDF5 latents: z [N, dim_z] float32, y [N] int64", cxxopts::value<std::string>())
         ("num", "images to draw (default: one batch)", cxxopts::value<int64_t>())
@@ -191,6 +194,9 @@ int main(int argc, char** argv) {
     plan.progress = common->progress;
     plan.json = common->json;
     plan.device = pick_device(common->device);
+    const Amp amp = parse_amp(args["amp"].as<std::string>());
+    check_precision(Config{}, amp, plan.device);  // a device without those kernels: refused before any output
+    plan.autocast = amp_dtype(amp);
     try {
       run_sample_plan(plan, std::cout, std::cerr);
     } catch (const FlagError& e) {

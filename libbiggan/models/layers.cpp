@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "libbiggan/models/autocast.h"
 #include "libbiggan/util/error.h"
 
 namespace biggan {
@@ -91,6 +92,9 @@ std::vector<torch::Tensor> WeightLayerImpl::sv_buffers() const {
 
 torch::Tensor WeightLayerImpl::effective_weight() {
   if (!sn_.enabled()) return weight;
+  // Under autocast (--amp) the power iteration stays float32: its many small products would lose
+  // the singular value to bf16 rounding, and u / sv stay what a float32 run computes.
+  Fp32Scope fp32;
   auto W_mat = weight.view({weight.size(0), -1});
   auto us = u_buffers();
   std::vector<torch::Tensor> svs;

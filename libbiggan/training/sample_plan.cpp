@@ -149,6 +149,7 @@ void write_main_samples(const SamplePlan& plan, Prepared& p, int64_t sheet_size,
   ro.failure_note = " (nothing written but the stream's frames so far)";
   ro.progress = plan.progress;
   ro.progress_label = "gan-sample";
+  ro.autocast = plan.autocast;
   run_samples(p.G(), p.file ? static_cast<LatentSource&>(*p.file) : *drawn, to, ro);
 }
 

@@ -32,6 +32,8 @@ struct SamplePlan {
   std::optional<int64_t> num_standing_accumulations;  // default: the config's
   std::optional<int64_t> batch_size;                  // default: max(G_batch_size, batch_size)
   bool progress = false;
+  // --amp: the main samples' forward under autocast to this type (kFloat: float32).
+  torch::ScalarType autocast = torch::kFloat;
 
   // Latents: a file (z, y), or drawn (utils.sample) with these settings.
   std::string latents_file;

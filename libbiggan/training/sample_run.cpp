@@ -1,5 +1,6 @@
 #include "libbiggan/training/sample_run.h"
 
+#include "libbiggan/models/autocast.h"
 #include "libbiggan/serialization/hdf5_file.h"
 #include "libbiggan/serialization/hdf5_rows.h"
 #include "libbiggan/util/error.h"
@@ -154,6 +155,7 @@ bool SampleRun::next(SampleBatch& batch) {
   latents_.next(z, y);
   {
     torch::NoGradGuard no_grad;
+    AutocastScope autocast(z.device(), options_.autocast);  // nothing under float32
     images = G_.forward(z, G_.shared(y)).to(torch::kFloat32);
   }
   const int64_t take = std::min(images.size(0), count - done_);

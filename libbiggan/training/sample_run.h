@@ -90,6 +90,8 @@ struct SampleRunOptions {
   // A progress line on stderr (util/progress) under this label.
   bool progress = false;
   std::string progress_label = "samples";
+  // gan-sample --amp: G's forward under autocast to this type (bf16, fp16); kFloat: float32.
+  torch::ScalarType autocast = torch::kFloat;
 };
 
 // G over a latent source, one forward a batch, in G's current mode (in train mode each forward uses

@@ -37,6 +37,9 @@ const OwnFlag kOwnFlags[] = {
     {"metrics", true,
      "what each test computes, by name: fid, is, kid, pr, dc, accuracy, comma-separated (e.g. fid,kid,pr); a "
      "sample count as in fid10k sets the samples per test (default: the test's usual record; docs/metrics.md)"},
+    {"amp", true, "mixed precision: bf16 (CPU or CUDA) or fp16 (CUDA, with loss scaling; skipped steps in\n"
+                  "      logs/<name>/amp.jsonl): G and D run under autocast, weights, optimiser state and saves stay\n"
+                  "      float32 (default off: float32 throughout)"},
     {"loader_threads", true, "background threads preparing batches (default 2)"},
     {"threads", true, common_flag_help::kThreads},
     {"device", true, common_flag_help::kDevice},
@@ -128,6 +131,7 @@ void apply_own_flag(TrainCommand& cmd, ParsedFlags& parsed, const std::string& n
   else if (n == "moments") cmd.moments = value;
   else if (n == "network") cmd.network = value;
   else if (n == "metrics") cmd.metrics = metrics::parse_metrics(value);
+  else if (n == "amp") cmd.options.amp = parse_amp(value);
   else if (n == "loader_threads") cmd.options.loader_threads = static_cast<int>(own_flag_int(n, value));
   else if (n == "threads") cmd.threads = static_cast<int>(own_flag_int(n, value));
   else if (n == "device") parsed.device_name = value;
@@ -246,6 +250,7 @@ void validate_command(TrainCommand& cmd) {
   if (!cmd.network.empty() && cmd.network != "torchvision" && cmd.network != "fid")
     throw Error("--network must be torchvision or fid, got '" + cmd.network + "'");
   cmd.config.validate_training("gan-train flags");
+  check_precision(cmd.config, cmd.options.amp, cmd.options.device);
   if (!cmd.classifier.empty() && cmd.eval_real.empty())
     throw Error("--classifier needs --eval_real (the real images to compare against)");
   if (!cmd.inception_weights.empty() && cmd.moments.empty())

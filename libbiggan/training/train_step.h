@@ -13,6 +13,7 @@
 
 #include "libbiggan/training/gan.h"
 #include "libbiggan/training/noise.h"
+#include "libbiggan/training/precision.h"
 
 namespace biggan {
 
@@ -35,7 +36,10 @@ class TrainStep {
  public:
   // z_ / y_ buffers of G_batch_size = max(G_batch_size, batch_size) rows, as prepare_z_y makes
   // (the global batch's: every rank draws all of it, so the generator moves alike everywhere).
-  TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise, StepShard shard = {});
+  // `precision` (may be null: float32) is the run's --amp: G's and D's forward passes under autocast,
+  // losses and backward from float32 outputs, and with fp16 loss-scaled optimiser steps.
+  TrainStep(Gan& gan, std::shared_ptr<NoiseSource> noise, StepShard shard = {},
+            MixedPrecision* precision = nullptr);
   // x: batch_size * num_D_steps * num_D_accumulations real images (fewer is allowed at an epoch's
   // end, as torch.split gives), y their labels; itr: the iteration number (state_dict['itr']).
   // With a shard of world > 1, x holds this rank's rows only (batch_size / world per chunk).
@@ -45,9 +49,22 @@ class TrainStep {
   torch::Tensor& y() { return y_; }
 
  private:
+  void D_steps(const std::vector<torch::Tensor>& xs, const std::vector<torch::Tensor>& ys, int64_t itr,
+               StepLosses& out);
+  void G_step(int64_t itr, StepLosses& out);
+  // Backward of `loss` (scaled under fp16 amp).
+  void backward(const torch::Tensor& loss, GradScaler* scaler);
+  // Ortho regularisation and the optimiser step; under fp16 amp first unscaled and checked, and
+  // skipped (the scale backed off, the skip logged) when a gradient is not finite.
+  void optimiser_step(Adam& optim, const std::vector<torch::Tensor>& params, double ortho,
+                      const std::vector<torch::Tensor>& ortho_exempt, GradScaler* scaler, int64_t itr);
+
   Gan& gan_;
   std::shared_ptr<NoiseSource> noise_;
   StepShard shard_;
+  MixedPrecision* precision_;
+  torch::Device device_ = torch::kCPU;
+  torch::ScalarType amp_dtype_ = torch::kFloat;  // kFloat: autocast off
   torch::Tensor z_, y_;
   std::vector<std::string> augment_;  // the DiffAugment policy, parsed once
 };

@@ -76,6 +76,7 @@ void Trainer::install_signal_handlers() {
 
 Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(config)), options_(std::move(options)) {
   config_.validate_training("gan-train config");
+  check_precision(config_, options_.amp, options_.device);
   if (config_.resume && !options_.resume_from.empty())
     throw Error("give --resume (continue this run) or --resume_from W (a new run from W's weights), not both");
   connect_ranks();
@@ -146,7 +147,10 @@ Trainer::Trainer(Config config, TrainerOptions options) : config_(std::move(conf
       dist_->average_gradients(params, "gradients");
     };
   }
-  step_ = std::make_unique<TrainStep>(gan_, std::make_shared<RandomNoise>(config_.n_classes, config_.z_var), shard);
+  // Only the writing rank logs fp16's skipped steps (the others skip the same steps).
+  precision_ = MixedPrecision::for_run(options_.amp, writer_ ? paths_.logs : std::filesystem::path(), !fresh);
+  step_ = std::make_unique<TrainStep>(gan_, std::make_shared<RandomNoise>(config_.n_classes, config_.z_var), shard,
+                                      precision_.get());
   const int64_t g_batch = std::max(config_.G_batch_size, config_.batch_size);
   fixed_z_ = torch::randn({g_batch, gan_.G->dim_z()}).to(options_.device);
   fixed_y_ = torch::zeros({g_batch}, torch::TensorOptions().dtype(torch::kInt64).device(options_.device));

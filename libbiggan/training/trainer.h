@@ -20,6 +20,7 @@
 #include "libbiggan/training/distributed.h"
 #include "libbiggan/training/evaluator.h"
 #include "libbiggan/training/experiment.h"
+#include "libbiggan/training/precision.h"
 #include "libbiggan/training/train_step.h"
 #include "libbiggan/training/weights_folder.h"
 #include "libbiggan/util/progress.h"
@@ -33,6 +34,7 @@ struct TrainerOptions {
   int loader_threads = 2;
   torch::Device device = torch::kCPU;  // where G, D and the training step live (the data stays on the CPU)
   std::shared_ptr<Evaluator> evaluator;  // null: tests are skipped (logged as such)
+  Amp amp = Amp::kOff;                   // --amp: autocast in the training step (precision.h)
   bool sample_sheets = true;             // sheets at every save
   // The collapse watchdog (training/collapse_watchdog.h): warns, logs logs/<name>/collapse.jsonl and
   // keeps the last save before the collapse as the suffix "precollapse"; optionally stops the run.
@@ -101,6 +103,7 @@ class Trainer {
   std::unique_ptr<JsonlLogger> train_log_, test_log_, sv_log_, collapse_log_;
   std::unique_ptr<CollapseWatchdog> watchdog_;
   std::optional<CollapseEvent> collapse_;
+  std::unique_ptr<MixedPrecision> precision_;
   std::unique_ptr<TrainStep> step_;
   int64_t last_save_itr_ = -1, last_test_itr_ = -1;
   // Several processes: the ranks; rank 0 alone writes (logs, weights, sheets, tests). A stop asked
