@@ -4,15 +4,10 @@
 
 #include "libbiggan/serialization/hdf5_rows.h"
 #include "libbiggan/util/error.h"
+#include "libbiggan/util/shape_text.h"
 
 namespace biggan::data {
 namespace {
-
-std::string shape_string(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
 
 bool is_integer(c10::ScalarType t) {
   return t == torch::kUInt8 || t == torch::kInt8 || t == torch::kInt16 || t == torch::kInt32 || t == torch::kInt64;
@@ -29,12 +24,12 @@ HDF5Dataset::HDF5Dataset(const std::string& path, bool load_in_mem)
   auto ishape = file_.shape("imgs");
   auto lshape = file_.shape("labels");
   if (ishape.size() != 4 || ishape[1] != 3)
-    throw input_error(path, "'imgs' has shape " + shape_string(ishape) + ", expected [N, 3, H, W]");
+    throw input_error(path, "'imgs' has shape " + shape_text(ishape) + ", expected [N, 3, H, W]");
   auto itype = h5::dataset_dtype(file_, "imgs");
   if (itype != torch::kUInt8)
     throw input_error(path, std::string("'imgs' has element type ") + c10::toString(itype) + ", expected uint8");
   if (lshape.size() != 1)
-    throw input_error(path, "'labels' has shape " + shape_string(lshape) + ", expected [N]");
+    throw input_error(path, "'labels' has shape " + shape_text(lshape) + ", expected [N]");
   auto ltype = h5::dataset_dtype(file_, "labels");
   if (!is_integer(ltype))
     throw input_error(path, std::string("'labels' has element type ") + c10::toString(ltype) + ", expected integers");

@@ -5,6 +5,7 @@
 #include "libbiggan/serialization/hdf5_rows.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/progress.h"
+#include "libbiggan/util/shape_text.h"
 
 namespace biggan {
 
@@ -22,8 +23,6 @@ class DrawnLatents : public LatentSource {
   LatentSampler& sampler_;
   int64_t count_;
 };
-
-std::string shape_text(const std::vector<int64_t>& shape) { return c10::str(c10::IntArrayRef(shape)); }
 
 class TensorLatents : public LatentSource {
  public:

@@ -8,16 +8,11 @@
 #include "libbiggan/training/weights_folder.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/progress.h"
+#include "libbiggan/util/shape_text.h"
 
 namespace biggan {
 namespace fs = std::filesystem;
 namespace {
-
-std::string shape_text(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + "]";
-}
 
 bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;

@@ -1,28 +1,16 @@
 #include "libbiggan/training/tfhub_deep_mapping.h"
 
 #include "libbiggan/util/error.h"
+#include "libbiggan/util/shape_text.h"
 
 namespace biggan {
 namespace {
 
-std::string block_scope(int64_t i) { return i == 0 ? "Generator/GBlock" : "Generator/GBlock_" + std::to_string(i); }
-std::string bn_scope(int64_t i, int k) { return block_scope(i) + (k == 0 ? "/BatchNorm" : "/BatchNorm_" + std::to_string(k)); }
-
-std::string shape_text(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + "]";
+std::string bn_scope(int64_t i, int k) {
+  return tfhub_block_scope(i) + (k == 0 ? "/BatchNorm" : "/BatchNorm_" + std::to_string(k));
 }
 
-const std::vector<int64_t>& need_shape(const TfVariables& vars, const std::string& name, size_t rank) {
-  auto it = vars.variables().find(name);
-  if (it == vars.variables().end())
-    throw input_error(vars.source(), "no variable '" + name + "': not a TF-Hub BigGAN-deep module");
-  if (it->second.shape.size() != rank)
-    throw input_error(vars.file_of(name), "tensor '" + name + "' has shape " + shape_text(it->second.shape) +
-                                              ", expected " + std::to_string(rank) + " dimensions");
-  return it->second.shape;
-}
+constexpr const char* kDeep = "BigGAN-deep";
 
 }  // namespace
 
@@ -34,42 +22,33 @@ TfHubArchitecture read_tfhub_deep_architecture(const TfVariables& vars) {
   const std::string E = kTfHubDeepEmaSuffix;
   TfHubArchitecture a;
   a.deep = true;
-  const auto& emb = need_shape(vars, "linear/w" + E, 2);
+  const auto& emb = tfhub_need_shape(vars, "linear/w" + E, 2, kDeep);
   a.n_classes = emb[0];
   a.shared_dim = emb[1];
   const std::string lin_name = "Generator/GenZ/G_linear/w" + E;
-  const auto& lin = need_shape(vars, lin_name, 2);
+  const auto& lin = tfhub_need_shape(vars, lin_name, 2, kDeep);
   a.dim_z = a.z_chunk = lin[0] - a.shared_dim;
   if (a.dim_z <= 0 || lin[1] <= 0 || lin[1] % 16 != 0)
     throw input_error(vars.file_of(lin_name), "tensor '" + lin_name + "' has shape " + shape_text(lin) +
                                                   ": not [dim_z + " + std::to_string(a.shared_dim) + ", 4*4*channels]");
-  const auto& rgb = need_shape(vars, "Generator/conv_to_rgb/w" + E, 4);
+  const auto& rgb = tfhub_need_shape(vars, "Generator/conv_to_rgb/w" + E, 4, kDeep);
   a.G_ch = rgb[2];
   a.output_channels = rgb[3];
   if (a.output_channels < 3)
     throw input_error(vars.file_of("Generator/conv_to_rgb/w" + E),
                       "tensor 'Generator/conv_to_rgb/w" + E + "' has " + std::to_string(a.output_channels) +
                           " outputs, fewer than the image's 3");
-  while (vars.variables().count(block_scope(a.num_blocks) + "/conv0/w" + E)) ++a.num_blocks;
+  while (vars.variables().count(tfhub_block_scope(a.num_blocks) + "/conv0/w" + E)) ++a.num_blocks;
   if (a.num_blocks < 2 || a.num_blocks % 2 != 0 || a.num_blocks > 20)
-    throw input_error(vars.source(), "found " + std::to_string(a.num_blocks) + " GBlocks (" + block_scope(0) +
+    throw input_error(vars.source(), "found " + std::to_string(a.num_blocks) + " GBlocks (" + tfhub_block_scope(0) +
                                          "/conv0/w" + E + " ...): a BigGAN-deep module has two a stage");
   a.resolution = int64_t(4) << (a.num_blocks / 2);
   // Attention follows the stage whose output width it takes: an odd (upsampling) GBlock.
-  const std::string theta = "Generator/attention/theta/w" + E;
-  const int64_t width = need_shape(vars, theta, 4)[2];
-  int64_t found = -1;
-  for (int64_t i = 1; i < a.num_blocks; i += 2) {
-    if (need_shape(vars, block_scope(i) + "/conv3/w" + E, 4)[3] != width) continue;
-    if (found >= 0)
-      throw input_error(vars.source(), "the attention layer's width " + std::to_string(width) +
-                                           " matches the outputs of GBlocks " + std::to_string(found) + " and " +
-                                           std::to_string(i) + ": cannot tell where it sits");
-    found = i;
-  }
-  if (found < 0)
-    throw input_error(vars.file_of(theta), "tensor '" + theta + "' has width " + std::to_string(width) +
-                                               ", which no upsampling GBlock outputs");
+  std::vector<int64_t> upsampling;
+  for (int64_t i = 1; i < a.num_blocks; i += 2) upsampling.push_back(i);
+  const int64_t found = tfhub_attention_block(
+      vars, "Generator/attention/theta/w" + E, upsampling,
+      [&](int64_t i) { return tfhub_block_scope(i) + "/conv3/w" + E; }, kDeep);
   a.attention_block = found;
   a.G_attn = std::to_string(int64_t(4) << ((found + 1) / 2));
   return a;
@@ -123,7 +102,7 @@ std::vector<TfHubTensor> tfhub_deep_tensors(const TfHubArchitecture& a, bool ema
       stats(bkey, scope);
     }
     for (int k = 0; k < 4; ++k)
-      sn(key + "conv" + std::to_string(k + 1), block_scope(i) + "/conv" + std::to_string(k), T::kConvHWIO, true);
+      sn(key + "conv" + std::to_string(k + 1), tfhub_block_scope(i) + "/conv" + std::to_string(k), T::kConvHWIO, true);
   }
   const std::string attn = "blocks." + std::to_string(a.attention_block) + ".1.";
   for (const char* conv : {"theta", "phi", "g"}) sn(attn + conv, std::string("Generator/attention/") + conv, T::kConvHWIO, false);

@@ -1,30 +1,45 @@
 #include "libbiggan/training/tfhub_mapping.h"
 
 #include "libbiggan/util/error.h"
+#include "libbiggan/util/shape_text.h"
 
 namespace biggan {
 namespace {
 
-// converter.py's GBlock scopes: "Generator/GBlock", "Generator/GBlock_1", ...
-std::string block_scope(int64_t i) { return i == 0 ? "Generator/GBlock" : "Generator/GBlock_" + std::to_string(i); }
+constexpr const char* kV2 = "BigGAN (v2)";
 
-std::string shape_text(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + "]";
-}
+}  // namespace
 
-const std::vector<int64_t>& need_shape(const TfVariables& vars, const std::string& name, size_t rank) {
+std::string tfhub_block_scope(int64_t i) { return i == 0 ? "Generator/GBlock" : "Generator/GBlock_" + std::to_string(i); }
+
+const std::vector<int64_t>& tfhub_need_shape(const TfVariables& vars, const std::string& name, size_t rank,
+                                             const std::string& kind) {
   const auto& v = vars.variables();
   auto it = v.find(name);
-  if (it == v.end()) throw input_error(vars.source(), "no variable '" + name + "': not a TF-Hub BigGAN (v2) module");
+  if (it == v.end()) throw input_error(vars.source(), "no variable '" + name + "': not a TF-Hub " + kind + " module");
   if (it->second.shape.size() != rank)
     throw input_error(vars.file_of(name), "tensor '" + name + "' has shape " + shape_text(it->second.shape) +
                                               ", expected " + std::to_string(rank) + " dimensions");
   return it->second.shape;
 }
 
-}  // namespace
+int64_t tfhub_attention_block(const TfVariables& vars, const std::string& theta, const std::vector<int64_t>& candidates,
+                              const std::function<std::string(int64_t)>& block_output_conv, const std::string& kind) {
+  const int64_t width = tfhub_tfhub_need_shape(vars, theta, 4, kind)[2];
+  int64_t found = -1;
+  for (int64_t i : candidates) {
+    if (tfhub_tfhub_need_shape(vars, block_output_conv(i), 4, kind)[3] != width) continue;
+    if (found >= 0)
+      throw input_error(vars.source(), "the attention layer's width " + std::to_string(width) +
+                                           " matches the outputs of GBlocks " + std::to_string(found) + " and " +
+                                           std::to_string(i) + ": cannot tell where it sits");
+    found = i;
+  }
+  if (found < 0)
+    throw input_error(vars.file_of(theta), "tensor '" + theta + "' has width " + std::to_string(width) +
+                                               ", which no GBlock that may carry it outputs");
+  return found;
+}
 
 TfHubArchitecture read_tfhub_architecture(const TfVariables& vars) {
   const auto& v = vars.variables();
@@ -37,39 +52,29 @@ TfHubArchitecture read_tfhub_architecture(const TfVariables& vars) {
                                          "' (" + std::to_string(v.size()) + " variables)");
   }
   TfHubArchitecture a;
-  const auto& emb = need_shape(vars, "linear/w" + E, 2);
+  const auto& emb = tfhub_need_shape(vars, "linear/w" + E, 2, kV2);
   a.n_classes = emb[0];
   a.shared_dim = emb[1];
-  const auto& lin = need_shape(vars, "Generator/G_Z/G_linear/w" + E, 2);
+  const auto& lin = tfhub_need_shape(vars, "Generator/G_Z/G_linear/w" + E, 2, kV2);
   a.z_chunk = lin[0];
   if (lin[1] <= 0 || lin[1] % 16 != 0)
     throw input_error(vars.file_of("Generator/G_Z/G_linear/w" + E),
                       "tensor 'Generator/G_Z/G_linear/w" + E + "' has shape " + shape_text(lin) +
                           ": its outputs are not a 4x4 grid of channels");
-  const auto& rgb = need_shape(vars, "Generator/conv_2d/w" + E, 4);
+  const auto& rgb = tfhub_need_shape(vars, "Generator/conv_2d/w" + E, 4, kV2);
   a.G_ch = rgb[2];
-  while (v.count(block_scope(a.num_blocks) + "/conv1/w" + E)) ++a.num_blocks;
+  while (v.count(tfhub_block_scope(a.num_blocks) + "/conv1/w" + E)) ++a.num_blocks;
   if (a.num_blocks == 0 || a.num_blocks > 10)
-    throw input_error(vars.source(), "found " + std::to_string(a.num_blocks) + " GBlocks (" + block_scope(0) +
+    throw input_error(vars.source(), "found " + std::to_string(a.num_blocks) + " GBlocks (" + tfhub_block_scope(0) +
                                          "/conv1/w" + E + " ...): not a TF-Hub BigGAN (v2) module");
   a.resolution = int64_t(4) << a.num_blocks;
   a.dim_z = a.z_chunk * (a.num_blocks + 1);
   // Attention sits after the block whose output width it takes (unique in every BigGAN G_arch).
-  const std::string theta = "Generator/attention/theta/w" + E;
-  const int64_t width = need_shape(vars, theta, 4)[2];
-  int64_t found = -1;
-  for (int64_t i = 0; i < a.num_blocks; ++i) {
-    const auto& w = need_shape(vars, block_scope(i) + "/conv1/w" + E, 4);
-    if (w[3] != width) continue;
-    if (found >= 0)
-      throw input_error(vars.source(), "the attention layer's width " + std::to_string(width) +
-                                           " matches the outputs of GBlocks " + std::to_string(found) + " and " +
-                                           std::to_string(i) + ": cannot tell where it sits");
-    found = i;
-  }
-  if (found < 0)
-    throw input_error(vars.file_of(theta), "tensor '" + theta + "' has width " + std::to_string(width) +
-                                               ", which no GBlock outputs");
+  std::vector<int64_t> blocks(a.num_blocks);
+  for (int64_t i = 0; i < a.num_blocks; ++i) blocks[i] = i;
+  const int64_t found = tfhub_attention_block(
+      vars, "Generator/attention/theta/w" + E, blocks,
+      [&](int64_t i) { return tfhub_block_scope(i) + "/conv1/w" + E; }, kV2);
   a.attention_block = found;
   a.G_attn = std::to_string(int64_t(4) << (found + 1));
   return a;
@@ -121,7 +126,7 @@ std::vector<TfHubTensor> tfhub_tensors(const TfHubArchitecture& a, bool ema) {
   add("linear.bias", "Generator/G_Z/G_linear/b" + E, T::kLinearVector);
   add("linear.u0", "Generator/G_Z/G_linear/u0", T::kLinearVector);
   for (int64_t i = 0; i < a.num_blocks; ++i) {
-    const std::string key = "blocks." + std::to_string(i) + ".0.", scope = block_scope(i) + "/";
+    const std::string key = "blocks." + std::to_string(i) + ".0.", scope = tfhub_block_scope(i) + "/";
     sn(key + "conv1", scope + "conv0", T::kConvHWIO, true);
     sn(key + "conv2", scope + "conv1", T::kConvHWIO, true);
     sn(key + "conv_sc", scope + "conv_sc", T::kConvHWIO, true);

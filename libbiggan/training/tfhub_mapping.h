@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,19 @@ TfHubArchitecture read_tfhub_architecture(const TfVariables& vars);
 // The Generator config of BigGAN-PyTorch's converter.get_config, with the architecture's sizes:
 // SN, hier, shared embedding, BN_eps = SN_eps = 1e-4, one SV, eval mode, skip_init, no optimiser.
 Config tfhub_generator_config(const TfHubArchitecture& arch, bool ema);
+
+// Shared by both module readers (BigGAN here, BigGAN-deep in tfhub_deep_mapping.cpp).
+// converter.py's GBlock scopes: "Generator/GBlock", "Generator/GBlock_1", ...
+std::string tfhub_block_scope(int64_t i);
+// The shape of variable `name`, which must exist with `rank` dimensions; otherwise a one-line error
+// naming the module (not a "TF-Hub <kind> module") or the tensor's file.
+const std::vector<int64_t>& tfhub_need_shape(const TfVariables& vars, const std::string& name, size_t rank,
+                                             const std::string& kind);
+// The one block among `candidates` whose output width (dimension 3 of the HWIO conv weight that
+// `block_output_conv(i)` names) equals the attention layer's width (dimension 2 of `theta`):
+// attention sits after it. None or two are one-line errors.
+int64_t tfhub_attention_block(const TfVariables& vars, const std::string& theta, const std::vector<int64_t>& candidates,
+                              const std::function<std::string(int64_t)>& block_output_conv, const std::string& kind);
 
 // How one state-dict tensor is made from one TF variable.
 enum class TfHubTransform {
