@@ -25,10 +25,10 @@ const std::vector<int64_t>& tfhub_need_shape(const TfVariables& vars, const std:
 
 int64_t tfhub_attention_block(const TfVariables& vars, const std::string& theta, const std::vector<int64_t>& candidates,
                               const std::function<std::string(int64_t)>& block_output_conv, const std::string& kind) {
-  const int64_t width = tfhub_tfhub_need_shape(vars, theta, 4, kind)[2];
+  const int64_t width = tfhub_need_shape(vars, theta, 4, kind)[2];
   int64_t found = -1;
   for (int64_t i : candidates) {
-    if (tfhub_tfhub_need_shape(vars, block_output_conv(i), 4, kind)[3] != width) continue;
+    if (tfhub_need_shape(vars, block_output_conv(i), 4, kind)[3] != width) continue;
     if (found >= 0)
       throw input_error(vars.source(), "the attention layer's width " + std::to_string(width) +
                                            " matches the outputs of GBlocks " + std::to_string(found) + " and " +
