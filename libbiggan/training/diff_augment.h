@@ -13,7 +13,9 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace biggan {
@@ -21,7 +23,19 @@ namespace biggan {
 // The policy's parts in order; "" is no augmentation. An unknown part is a biggan::Error naming it.
 std::vector<std::string> parse_diff_augment_policy(const std::string& policy);
 
+// Which rows of a larger batch x holds, when the batch is split over processes (distributed
+// training): every draw is made for all `global` images, in the same order as one process would,
+// and only `rows` kept, so N ranks augment their shares exactly as one process augments the whole.
+// global == 0: x is the whole batch.
+struct AugmentRows {
+  int64_t global = 0;
+  torch::Tensor rows;  // int64 [x.size(0)]
+  // The rows [start, start + count) of each range, in order.
+  static AugmentRows of(int64_t global, const std::vector<std::pair<int64_t, int64_t>>& ranges);
+};
+
 // x: [N, C, H, W] float. Returns x augmented by `policy` (x itself when the policy is empty).
-torch::Tensor diff_augment(const torch::Tensor& x, const std::vector<std::string>& policy);
+torch::Tensor diff_augment(const torch::Tensor& x, const std::vector<std::string>& policy,
+                           const AugmentRows& rows = {});
 
 }  // namespace biggan

@@ -79,12 +79,18 @@ void TrainStep::D_steps(const std::vector<torch::Tensor>& xs, const std::vector<
           torch::NoGradGuard no_grad;  // G_D(train_G=False)
           G_z = G.forward(z, G.shared(gy));
         }
+        // Over several ranks, DiffAugment draws for the global batch and keeps this rank's rows (a
+        // chunk cut short at an epoch's end has no global layout: its draws are the rank's own).
+        const bool global_rows = !augment_.empty() && shard_.world > 1 && xs[counter].size(0) == b;
+        const int64_t B = c.batch_size, first = shard_.rank * b;
         if (c.split_D) {  // (the authors' fork has no split_D: here each half is augmented on its own)
-          D_fake = D.forward(diff_augment(G_z, augment_), gy);
-          D_real = D.forward(diff_augment(xs[counter], augment_), ys[counter]);
+          const AugmentRows rows = global_rows ? AugmentRows::of(B, {{first, b}}) : AugmentRows{};
+          D_fake = D.forward(diff_augment(G_z, augment_, rows), gy);
+          D_real = D.forward(diff_augment(xs[counter], augment_, rows), ys[counter]);
         } else {
           // One augmentation call over fake and real together, as the fork's G_D does.
-          auto D_in = diff_augment(torch::cat({G_z, xs[counter]}, 0), augment_);
+          const AugmentRows rows = global_rows ? AugmentRows::of(2 * B, {{first, b}, {B + first, b}}) : AugmentRows{};
+          auto D_in = diff_augment(torch::cat({G_z, xs[counter]}, 0), augment_, rows);
           auto D_out = D.forward(D_in, torch::cat({gy, ys[counter]}, 0));
           auto parts = D_out.split_with_sizes({G_z.size(0), xs[counter].size(0)});
           D_fake = parts[0];
@@ -126,15 +132,17 @@ void TrainStep::G_step(int64_t itr, StepLosses& out) {
   for (int64_t acc = 0; acc < c.num_G_accumulations; ++acc) {
     noise_->sample(z_, y_);
     torch::Tensor z = z_, gy = y_;
+    AugmentRows rows;
     if (shard_.world > 1) {
       const int64_t gb = z_.size(0) / shard_.world;
       z = z_.slice(0, shard_.rank * gb, (shard_.rank + 1) * gb);
       gy = y_.slice(0, shard_.rank * gb, (shard_.rank + 1) * gb);
+      if (!augment_.empty()) rows = AugmentRows::of(z_.size(0), {{shard_.rank * gb, gb}});
     }
     torch::Tensor D_fake;
     {
       AutocastScope autocast(device_, amp_dtype_);
-      D_fake = D.forward(diff_augment(G.forward(z, G.shared(gy)), augment_), gy);
+      D_fake = D.forward(diff_augment(G.forward(z, G.shared(gy)), augment_, rows), gy);
     }
     if (amp_dtype_ != torch::kFloat) D_fake = D_fake.to(torch::kFloat);
     auto G_loss = generator_loss(gan_.loss, D_fake) / static_cast<double>(c.num_G_accumulations);

@@ -89,3 +89,24 @@ TEST_CASE("a training step with DiffAugment: D sees augmented images, losses fin
   CHECK_FALSE(torch::equal(plain.second, augmented.second));  // D trained on other images
   CHECK(plain.first.G_loss != augmented.first.G_loss);  // G is scored on augmented fakes
 }
+
+TEST_CASE("DiffAugment over ranks: each rank's rows augmented as one process augments the whole batch",
+          "[diffaugment]") {
+  const auto policy = parse_diff_augment_policy("color,translation,cutout");
+  auto x = torch::randn({8, 3, 16, 16});
+  torch::manual_seed(5);
+  const auto whole = diff_augment(x, policy);
+  // Two ranks, each holding rows [4r, 4r + 4) (as the G step splits), and the D step's layout:
+  // fake rows then real rows of the global batch, this rank's quarter of each.
+  for (int64_t r = 0; r < 2; ++r) {
+    torch::manual_seed(5);  // every rank's generator is where the one process's was
+    const auto part = diff_augment(x.slice(0, 4 * r, 4 * r + 4), policy, AugmentRows::of(8, {{4 * r, 4}}));
+    CHECK(torch::equal(part, whole.slice(0, 4 * r, 4 * r + 4)));
+    torch::manual_seed(5);
+    const auto joined = torch::cat({x.slice(0, 2 * r, 2 * r + 2), x.slice(0, 4 + 2 * r, 4 + 2 * r + 2)});
+    const auto mine = diff_augment(joined, policy, AugmentRows::of(8, {{2 * r, 2}, {4 + 2 * r, 2}}));
+    CHECK(torch::equal(mine, torch::cat({whole.slice(0, 2 * r, 2 * r + 2), whole.slice(0, 4 + 2 * r, 4 + 2 * r + 2)})));
+  }
+  CHECK_THROWS_WITH(diff_augment(x.slice(0, 0, 3), policy, AugmentRows::of(8, {{0, 4}})),
+                    Catch::Contains("3 images but 4 rows"));
+}

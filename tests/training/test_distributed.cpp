@@ -272,6 +272,18 @@ TEST_CASE("gan-train: 2 ranks with --cross_replica equal 1 process at the same b
   // Rank 1 wrote nothing: rank 0 alone writes logs and weights (one folder each).
   CHECK(test::count_lines(two / "logs" / "dist" / "train_log.jsonl") == 1);
 
+  // With DiffAugment, every rank draws for the global batch and keeps its rows: still the 1-process run.
+  const auto one_aug = tmp / "one_aug", two_aug = tmp / "two_aug";
+  const std::vector<std::string> aug = {"--total_itr", "1", "--cross_replica", "--DiffAugment", "color,translation,cutout"};
+  REQUIRE(test::run_gan_train(reference_options_run(one_aug, data, aug), tmp / "one_aug.log") == 0);
+  REQUIRE(launch(2, gan_train_cmd(reference_options_run(two_aug, data, aug)), tmp / "two_aug_logs") == 0);
+  const double aug_params = max_relative_difference(one_aug / "weights" / "dist", two_aug / "weights" / "dist", true, worst);
+  const double aug_losses = max_loss_difference(one_aug / "logs" / "dist", two_aug / "logs" / "dist");
+  std::cout << "2 ranks vs 1 process with --DiffAugment color,translation,cutout: parameters within " << aug_params
+            << " relative (worst " << worst << "), losses within " << aug_losses << "\n";
+  CHECK(aug_params < 1e-5);
+  CHECK(aug_losses < 1e-5);
+
   // Without --cross_replica each rank normalises its own half: the run is consistent (the weights
   // checksum at the save passed), but it is not the 1-process run.
   REQUIRE(test::run_gan_train(reference_options_run(one_plain, data, {"--total_itr", "1"}), tmp / "p.log") == 0);
