@@ -7,7 +7,7 @@
 // build exactly the same models: `--print-flags NAME` prints them for the Python driver.
 // c32s is c32 at G_ch = D_ch = 8 and batch 8: a step where per-op overhead, not arithmetic, dominates.
 // With --amp bf16 (or fp16 on CUDA) the step and G's forward run under autocast, as gan-train --amp.
-// Usage: bench_models [--config c32|c32s|i128|all] [--amp off|bf16] [--threads 2] [--warmup 2] [--repeats 5]
+// Usage: bench_models [--config c32|c32s|i128|all] [--amp off|bf16] [--channels-last] [--threads 2] [--warmup 2] [--repeats 5]
 //          [--profile PREFIX]
 // Prints one JSON object per configuration (seconds per call: medians, minima and maxima; wall and
 // process CPU time).
@@ -99,9 +99,11 @@ void profile_call(const std::string& prefix, const std::string& what, const std:
   call();
 }
 
-Json bench_config(const std::string& name, Amp amp, int threads, int warmup, int repeats, const std::string& profile) {
+Json bench_config(const std::string& name, Amp amp, bool channels_last, int threads, int warmup, int repeats,
+                  const std::string& profile) {
   Config c;
   c.apply_reference_flags(kConfigs.at(name), "bench config " + name);
+  c.channels_last = channels_last;
   c.derive_from_dataset();
   c.validate_model("bench config " + name);
 
@@ -139,7 +141,7 @@ Json bench_config(const std::string& name, Amp amp, int threads, int warmup, int
   return Json::object()
       .set("impl", Json(std::string("ours")))
       .set("config", Json(name))
-      .set("amp", Json(std::string(amp_name(amp))))
+      .set("amp", Json(std::string(amp_name(amp)) + (channels_last ? "+cl" : "")))
       .set("threads", Json(static_cast<int64_t>(threads)))
       .set("batch", Json(c.batch_size))
       .set("num_D_steps", Json(c.num_D_steps))
@@ -167,6 +169,7 @@ int main(int argc, char** argv) {
     cxxopts::Options opts("bench_models", "Times G forward and the training step (c32, i128).");
     opts.add_options()("config", "c32, c32s, i128 or all", cxxopts::value<std::string>()->default_value("all"))(
         "amp", "off, bf16 (or fp16 on CUDA): autocast as gan-train --amp", cxxopts::value<std::string>()->default_value("off"))(
+        "channels-last", "activations channels-last, as gan-train --channels_last")(
         "threads", "intra-op threads", cxxopts::value<int>()->default_value("2"))(
         "warmup", "untimed calls first", cxxopts::value<int>()->default_value("2"))(
         "repeats", "timed calls (the median is reported)", cxxopts::value<int>()->default_value("5"))(
@@ -197,7 +200,7 @@ int main(int argc, char** argv) {
     const int threads = setup_threads(args["threads"].as<int>());
     for (const auto& [name, flags] : kConfigs) {
       if (which != "all" && which != name) continue;
-      std::cout << bench_config(name, amp, threads, warmup, repeats, args["profile"].as<std::string>()).dump() << std::endl;
+      std::cout << bench_config(name, amp, args["channels-last"].as<bool>(), threads, warmup, repeats, args["profile"].as<std::string>()).dump() << std::endl;
     }
     return kExitOk;
   });

@@ -6,7 +6,7 @@
 # same reference flags. Prints per configuration and precision our seconds per call, the
 # reference's and the ratio ours / reference, with the range of the timed calls; --json prints the
 # JSON lines instead.
-# Usage: bench/bench_models.sh BUILD_DIR [--configs "c32 c32s i128"] [--amps "off bf16"] [--threads 2]
+# Usage: bench/bench_models.sh BUILD_DIR [--configs "c32 c32s i128"] [--amps "off bf16 off+cl bf16+cl"] [--threads 2]
 #          [--warmup 2] [--repeats 5] [--rounds 1] [--ref REF_DIR] [--json]
 # REF_DIR defaults to $BIGGAN_REFERENCE, then ../ref/biggan beside the repository.
 # Needs /usr/bin/python3 with torch (Debian's python3-torch). With --rounds R each side runs R
@@ -18,7 +18,7 @@ set -eu
 BUILD=$(cd "$1" && pwd); shift
 HERE=$(cd "$(dirname "$0")" && pwd)
 REF=${BIGGAN_REFERENCE:-$HERE/../../ref/biggan}
-CONFIGS="c32 c32s i128"; AMPS="off bf16"; THREADS=2; WARMUP=2; REPEATS=5; ROUNDS=1; JSON=0
+CONFIGS="c32 c32s i128"; AMPS="off bf16 off+cl bf16+cl"; THREADS=2; WARMUP=2; REPEATS=5; ROUNDS=1; JSON=0
 while [ $# -gt 0 ]; do
   case $1 in
     --configs) CONFIGS=$2; shift 2 ;;
@@ -48,8 +48,11 @@ for name in $CONFIGS; do
     for impl in $order; do
       echo "== $name round $round: $impl ($(cut -d' ' -f1 /proc/loadavg) load)" >&2
       if [ "$impl" = ours ]; then
-        for amp in $AMPS; do
-          OMP_NUM_THREADS=$THREADS "$BUILD/bench_models" --config "$name" --amp "$amp" --threads "$THREADS" \
+        for variant in $AMPS; do
+          amp=${variant%+cl}; layout=""
+          [ "$amp" != "$variant" ] && layout=--channels-last
+          # shellcheck disable=SC2086  # an empty layout is no word
+          OMP_NUM_THREADS=$THREADS "$BUILD/bench_models" --config "$name" --amp "$amp" $layout --threads "$THREADS" \
             --warmup "$WARMUP" --repeats "$REPEATS" >> "$OUT"
         done
       else

@@ -22,7 +22,7 @@ def span(rs, key):
   return f'{lo:.3f}-{hi:.3f}'
 
 
-print(f"{'config':<6} {'amp':<5} {'what':<22} {'ours s':>8} {'range':>13} {'ref s':>8} {'range':>13} {'ratio':>6}"
+print(f"{'config':<6} {'amp':<7} {'what':<22} {'ours s':>8} {'range':>13} {'ref s':>8} {'range':>13} {'ratio':>6}"
       f" {'rounds':>7}   {'ours cpu':>8} {'ref cpu':>8}")
 for c in configs:
   ref = [r for r in rows if r['config'] == c and r['impl'] == 'reference']
@@ -40,7 +40,7 @@ for c in configs:
       paired = statistics.median(a[key + '_s'] / b[key + '_s'] for a, b in zip(ours, ref))
       oc = statistics.median(r[key + '_cpu_s'] for r in ours)
       fc = statistics.median(r[key + '_cpu_s'] for r in ref)
-      print(f'{c:<6} {amp:<5} {label:<22} {o:8.4f} {span(ours, key):>13} {f:8.4f} {span(ref, key):>13} {o / f:6.2f}'
+      print(f'{c:<6} {amp:<7} {label:<22} {o:8.4f} {span(ours, key):>13} {f:8.4f} {span(ref, key):>13} {o / f:6.2f}'
             f' {paired:7.2f}   {oc:8.3f} {fc:8.3f}')
 r = rows[0]
 rounds = len([x for x in rows if x['impl'] == 'reference']) // len(configs)

@@ -154,7 +154,7 @@ torch::Tensor BigGANGeneratorImpl::forward(const torch::Tensor& z_in, const torc
     throw Error("G: z has " + std::to_string(z_in.size(1)) + " columns, expected " +
                 std::to_string(dim_z_));
   auto h = linear->forward(z);
-  h = h.view({h.size(0), -1, config_.bottom_width, config_.bottom_width});
+  h = in_layout(h.view({h.size(0), -1, config_.bottom_width, config_.bottom_width}));
   for (size_t i = 0; i < blocks->size(); ++i) h = forward_stage(i, h, ys[i]);
   return output(h);
 }
@@ -177,7 +177,7 @@ BigGANDiscriminatorImpl::BigGANDiscriminatorImpl(const ModelConfig& c)
 }
 
 torch::Tensor BigGANDiscriminatorImpl::forward(const torch::Tensor& x, const torch::Tensor& y) {
-  auto h = x;
+  auto h = in_layout(x);
   for (size_t i = 0; i < blocks->size(); ++i) h = forward_stage(i, h);
   return head(h, y);
 }

@@ -113,7 +113,7 @@ torch::Tensor BigGANDeepGeneratorImpl::forward(const torch::Tensor& z_in, const 
                 "shared_dim inputs but is given z alone (set hier)");
   }
   auto h = linear->forward(z);
-  h = h.view({h.size(0), -1, config_.bottom_width, config_.bottom_width});
+  h = in_layout(h.view({h.size(0), -1, config_.bottom_width, config_.bottom_width}));
   for (size_t i = 0; i < blocks->size(); ++i) h = forward_stage(i, h, y);
   return output(h);
 }
@@ -137,7 +137,7 @@ BigGANDeepDiscriminatorImpl::BigGANDeepDiscriminatorImpl(const ModelConfig& c)
 }
 
 torch::Tensor BigGANDeepDiscriminatorImpl::forward(const torch::Tensor& x, const torch::Tensor& y) {
-  auto h = input_conv->forward(x);
+  auto h = input_conv->forward(in_layout(x));
   for (size_t i = 0; i < blocks->size(); ++i) h = forward_stage(i, h);
   return head(h, y);
 }

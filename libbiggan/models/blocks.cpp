@@ -33,9 +33,10 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   auto th = theta->forward(x);
   auto ph = torch::max_pool2d(phi->forward(x), {2, 2});
   auto gg = torch::max_pool2d(g->forward(x), {2, 2});
-  th = th.view({-1, ch / 8, hw});
-  ph = ph.view({-1, ch / 8, hw / 4});
-  gg = gg.view({-1, ch / 2, hw / 4});
+  // reshape: a view of NCHW activations, a copy of channels-last ones (ModelConfig::channels_last).
+  th = th.reshape({-1, ch / 8, hw});
+  ph = ph.reshape({-1, ch / 8, hw / 4});
+  gg = gg.reshape({-1, ch / 2, hw / 4});
   auto beta = torch::softmax(torch::bmm(th.transpose(1, 2), ph), -1);
   auto out = o->forward(torch::bmm(gg, beta.transpose(1, 2)).view({-1, ch / 2, x.size(2), x.size(3)}));
   return gamma * out + x;

@@ -160,8 +160,18 @@ torch::Tensor GeneratorImpl::output(const torch::Tensor& h) {
   auto x = output_conv->forward(torch::relu(output_bn->forward(h)));
   // TF-Hub's deep modules normalise a 128-output conv and keep its first 3 channels.
   if (config_.G_output_channels != 3) x = x.slice(1, 0, 3);
-  return torch::tanh(x);
+  x = torch::tanh(x);
+  return config_.channels_last ? x.contiguous() : x;
 }
+
+namespace {
+torch::Tensor layout(const torch::Tensor& h, bool channels_last) {
+  return channels_last ? h.contiguous(torch::MemoryFormat::ChannelsLast) : h;
+}
+}  // namespace
+
+torch::Tensor GeneratorImpl::in_layout(const torch::Tensor& h) const { return layout(h, config_.channels_last); }
+torch::Tensor DiscriminatorImpl::in_layout(const torch::Tensor& h) const { return layout(h, config_.channels_last); }
 
 torch::Tensor GeneratorImpl::forward_stage(size_t i, torch::Tensor h, const torch::Tensor& y) {
   for (const auto& layer : *blocks[i]->as<torch::nn::ModuleList>()) {

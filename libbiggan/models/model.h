@@ -50,6 +50,8 @@ struct GeneratorImpl : torch::nn::Module {
   void build_output(int64_t channels);
   // tanh(output_layer(h)).
   torch::Tensor output(const torch::Tensor& h);
+  // h in the configured activation layout (ModelConfig::channels_last).
+  torch::Tensor in_layout(const torch::Tensor& h) const;
   // blocks[i] (G blocks with conditioning y, attention layers with h alone) applied to h.
   torch::Tensor forward_stage(size_t i, torch::Tensor h, const torch::Tensor& y);
 
@@ -84,6 +86,7 @@ struct DiscriminatorImpl : torch::nn::Module {
   // blocks[i] (D blocks and attention layers, in order) applied to h.
   torch::Tensor forward_stage(size_t i, torch::Tensor h);
 
+  torch::Tensor in_layout(const torch::Tensor& h) const;
   ModelConfig config_;
   std::shared_ptr<WeightLayerImpl> linear, embed;
   torch::nn::ModuleList blocks{nullptr};

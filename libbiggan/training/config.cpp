@@ -281,6 +281,7 @@ ModelConfig model_config(const Config& c) {
   m.BN_eps = c.BN_eps;
   m.SN_eps = c.SN_eps;
   m.skip_init = c.skip_init;
+  m.channels_last = c.channels_last;
   m.G_output_channels = c.G_output_channels;
   m.G_output_BN_eps = c.G_output_BN_eps;
   m.G_BN_levels = c.G_BN_levels;
