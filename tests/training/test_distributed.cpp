@@ -255,44 +255,35 @@ TEST_CASE("gan-train: 2 ranks with --cross_replica equal 1 process at the same b
           "[distributed]") {
   test::TempDir tmp;
   const auto data = test::make_tiny_data(tmp.path);
-  const auto one = tmp / "one", two = tmp / "two", one_plain = tmp / "one_plain", two_plain = tmp / "two_plain";
-  REQUIRE(test::run_gan_train(reference_options_run(one, data, {"--total_itr", "1", "--cross_replica"}),
-                              tmp / "one.log") == 0);
-  const int rc = launch(2, gan_train_cmd(reference_options_run(two, data, {"--total_itr", "1", "--cross_replica"})),
-                        tmp / "two_logs");
-  INFO(rank_logs(tmp / "two_logs"));
-  REQUIRE(rc == 0);
-  std::string worst;
-  const double params = max_relative_difference(one / "weights" / "dist", two / "weights" / "dist", true, worst);
-  const double losses = max_loss_difference(one / "logs" / "dist", two / "logs" / "dist");
-  std::cout << "2 ranks vs 1 process, 1 step, --cross_replica: parameters and BN statistics within " << params
-            << " relative (worst " << worst << "), losses within " << losses << "\n";
-  CHECK(params < 1e-5);
-  CHECK(losses < 1e-5);
-  // Rank 1 wrote nothing: rank 0 alone writes logs and weights (one folder each).
-  CHECK(test::count_lines(two / "logs" / "dist" / "train_log.jsonl") == 1);
-
+  // One step of 1 process and of 2 ranks with `flags`; prints and returns the largest relative
+  // differences of parameters (BN statistics included) and of losses.
+  auto compare = [&](const std::string& name, const std::vector<std::string>& flags, const std::string& what) {
+    const auto one = tmp / (name + "_one"), two = tmp / (name + "_two");
+    REQUIRE(test::run_gan_train(reference_options_run(one, data, flags), tmp / (name + "_one.log")) == 0);
+    const int rc = launch(2, gan_train_cmd(reference_options_run(two, data, flags)), tmp / (name + "_logs"));
+    INFO(rank_logs(tmp / (name + "_logs")));
+    REQUIRE(rc == 0);
+    std::string worst;
+    const double params = max_relative_difference(one / "weights" / "dist", two / "weights" / "dist", true, worst);
+    const double losses = max_loss_difference(one / "logs" / "dist", two / "logs" / "dist");
+    std::cout << "2 ranks vs 1 process, 1 step, " << what << ": parameters and BN statistics within " << params
+              << " relative (worst " << worst << "), losses within " << losses << "\n";
+    // Rank 1 wrote nothing: rank 0 alone writes logs and weights (one folder each).
+    CHECK(test::count_lines(two / "logs" / "dist" / "train_log.jsonl") == 1);
+    return std::make_pair(params, losses);
+  };
+  const auto exact = compare("xr", {"--total_itr", "1", "--cross_replica"}, "--cross_replica");
+  CHECK(exact.first < 1e-5);
+  CHECK(exact.second < 1e-5);
   // With DiffAugment, every rank draws for the global batch and keeps its rows: still the 1-process run.
-  const auto one_aug = tmp / "one_aug", two_aug = tmp / "two_aug";
-  const std::vector<std::string> aug = {"--total_itr", "1", "--cross_replica", "--DiffAugment", "color,translation,cutout"};
-  REQUIRE(test::run_gan_train(reference_options_run(one_aug, data, aug), tmp / "one_aug.log") == 0);
-  REQUIRE(launch(2, gan_train_cmd(reference_options_run(two_aug, data, aug)), tmp / "two_aug_logs") == 0);
-  const double aug_params = max_relative_difference(one_aug / "weights" / "dist", two_aug / "weights" / "dist", true, worst);
-  const double aug_losses = max_loss_difference(one_aug / "logs" / "dist", two_aug / "logs" / "dist");
-  std::cout << "2 ranks vs 1 process with --DiffAugment color,translation,cutout: parameters within " << aug_params
-            << " relative (worst " << worst << "), losses within " << aug_losses << "\n";
-  CHECK(aug_params < 1e-5);
-  CHECK(aug_losses < 1e-5);
-
+  const auto aug = compare("aug", {"--total_itr", "1", "--cross_replica", "--DiffAugment", "color,translation,cutout"},
+                           "--cross_replica --DiffAugment color,translation,cutout");
+  CHECK(aug.first < 1e-5);
+  CHECK(aug.second < 1e-5);
   // Without --cross_replica each rank normalises its own half: the run is consistent (the weights
   // checksum at the save passed), but it is not the 1-process run.
-  REQUIRE(test::run_gan_train(reference_options_run(one_plain, data, {"--total_itr", "1"}), tmp / "p.log") == 0);
-  REQUIRE(launch(2, gan_train_cmd(reference_options_run(two_plain, data, {"--total_itr", "1"})), tmp / "pl") == 0);
-  const double plain = max_relative_difference(one_plain / "weights" / "dist", two_plain / "weights" / "dist", true, worst);
-  const double plain_losses = max_loss_difference(one_plain / "logs" / "dist", two_plain / "logs" / "dist");
-  std::cout << "without --cross_replica: parameters differ by " << plain << " relative (worst " << worst
-            << "), losses by " << plain_losses << "\n";
-  CHECK(plain_losses > 1e-4);
+  const auto plain = compare("plain", {"--total_itr", "1"}, "without --cross_replica");
+  CHECK(plain.second > 1e-4);
 }
 
 TEST_CASE("gan-train: a killed rank stops the other within 60 s, naming it; the last save loads", "[distributed]") {
