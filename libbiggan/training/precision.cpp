@@ -1,5 +1,8 @@
 #include "libbiggan/training/precision.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "libbiggan/util/error.h"
 
 namespace biggan {
@@ -25,6 +28,25 @@ torch::ScalarType amp_dtype(Amp amp) {
     case Amp::kFP16: return torch::kHalf;
     default: return torch::kFloat;
   }
+}
+
+namespace {
+bool cpu_has_native_bf16() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line);
+    for (std::string w; words >> w;)
+      if (w == "avx512_bf16" || w == "amx_bf16") return true;
+    return false;  // the first CPU's flags say it for all
+  }
+  return false;
+}
+}  // namespace
+
+Amp auto_amp(torch::Device device) {
+  const bool native = device.is_cuda() || cpu_has_native_bf16();
+  return native && precision_runs_on(device, torch::kBFloat16) ? Amp::kBF16 : Amp::kOff;
 }
 
 bool precision_runs_on(torch::Device device, torch::ScalarType dtype) {

@@ -24,6 +24,11 @@ const char* amp_name(Amp amp);
 // kFloat for off, kBFloat16, kHalf.
 torch::ScalarType amp_dtype(Amp amp);
 
+// --amp auto: bf16 where the device computes it natively (a CPU with AVX-512 BF16 or AMX BF16 in
+// /proc/cpuinfo, or a CUDA device whose bf16 kernels run), otherwise off (float32): bf16 emulated
+// in float32 instructions is slower than float32 itself.
+Amp auto_amp(torch::Device device);
+
 // Whether LibTorch runs a BigGAN layer in `dtype` on `device` (a probe: a 3x3 convolution, batch
 // norm and a linear layer, forward and backward, on a few numbers). bf16 and fp16 differ per build.
 bool precision_runs_on(torch::Device device, torch::ScalarType dtype);

@@ -357,3 +357,18 @@ TEST_CASE("an --amp bf16 run saves float32 weights that python torch.load reads;
   REQUIRE(rc == 0);
   CHECK(std::stoi(out) > 50);
 }
+
+TEST_CASE("--amp auto: bf16 exactly where the CPU has native bf16 instructions", "[precision]") {
+  std::ifstream in("/proc/cpuinfo");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const bool native = text.find(" avx512_bf16") != std::string::npos || text.find(" amx_bf16") != std::string::npos;
+  const Amp expected = native && precision_runs_on(torch::kCPU, torch::kBFloat16) ? Amp::kBF16 : Amp::kOff;
+  CHECK(auto_amp(torch::kCPU) == expected);
+  std::cout << "--amp auto on this CPU: " << amp_name(auto_amp(torch::kCPU)) << "\n";
+  // Through gan-train's flags; a later --amp wins.
+  test::TempDir tmp;
+  const auto data = test::make_tiny_data(tmp.path);
+  CHECK(parse_train_command(test::tiny_args(tmp.path / "a", data, {"--amp", "auto"})).options.amp == expected);
+  CHECK(parse_train_command(test::tiny_args(tmp.path / "b", data, {"--amp", "auto", "--amp", "off"})).options.amp ==
+        Amp::kOff);
+}
