@@ -1,6 +1,7 @@
 #!/bin/sh
 # One point of a recipe sweep for the embedded default (docs/recipe-sweep.md): trains the default
-# recipe with the given gan-train flags on top (later flags win) for a fixed wall-clock budget, then
+# recipe with the given gan-train flags on top (later flags win; --amp auto as in Makefile.pipeline)
+# for a fixed wall-clock budget, then
 # prints the yardstick's curve: per test, minutes since the start, conditional accuracy, the weakest
 # class, classifier-FID and its ratio to the real-vs-real floor. The data and the classifier come
 # from Makefile.pipeline in OUT and are reused by every point (made once).
@@ -35,7 +36,7 @@ start=$(date +%s)
 rc=0
 timeout -s INT $((MINUTES * 60)) "$BUILD/gan-train" --flags-file pipelines/fashion_default.flags \
   --data_path "$DATA" --base_root "$ROOT" --experiment_name "$NAME" --classifier "$CLF" --eval_real "$TESTDATA" \
-  --threads "$THREADS" "$@" > "$ROOT/gan-train.out" 2> "$ROOT/gan-train.err" || rc=$?
+  --threads "$THREADS" --amp auto "$@" > "$ROOT/gan-train.out" 2> "$ROOT/gan-train.err" || rc=$?
 if [ $rc -ne 0 ] && [ $rc -ne 130 ] && [ $rc -ne 124 ]; then
   echo "$0: gan-train failed (exit $rc): $(tail -n 1 "$ROOT/gan-train.err")" >&2
   exit 1

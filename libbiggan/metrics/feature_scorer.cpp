@@ -38,6 +38,10 @@ const torch::Tensor& FeatureScorer::reference_squared_radii(int k) const {
 }
 
 Scores FeatureScorer::score(ImageSource& samples, const ScoreOptions& options) const {
+  return score_run(run(samples, options.needs_features()), options);
+}
+
+Scores FeatureScorer::score_run(const FeatureRunResult& samples, const ScoreOptions& options) const {
   auto o = options;
   if (reference_features_.defined()) {
     if (o.pr && !o.pr_reference_squared_radii.defined())
@@ -45,7 +49,7 @@ Scores FeatureScorer::score(ImageSource& samples, const ScoreOptions& options) c
     if (o.dc && !o.dc_reference_squared_radii.defined())
       o.dc_reference_squared_radii = reference_squared_radii(o.dc_k);
   }
-  return compute_scores(run(samples, o.needs_features()), &reference_, o, reference_features_);
+  return compute_scores(samples, &reference_, o, reference_features_);
 }
 
 }  // namespace biggan::metrics

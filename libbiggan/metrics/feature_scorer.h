@@ -28,6 +28,8 @@ class FeatureScorer {
   // One run over `samples` (its features kept when a score asked for needs them), then compute_scores.
   // The reference's k-NN radii for precision / recall and density / coverage are computed once.
   Scores score(ImageSource& samples, const ScoreOptions& options = {}) const;
+  // compute_scores of a run made elsewhere (e.g. gathered from several processes' runs).
+  Scores score_run(const FeatureRunResult& samples, const ScoreOptions& options = {}) const;
   // The run alone, with the scorer's run options (for callers that also save the moments).
   FeatureRunResult run(ImageSource& samples, bool keep_features = false) const;
 

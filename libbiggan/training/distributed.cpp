@@ -257,6 +257,37 @@ void Distributed::all_reduce_max(torch::Tensor& tensor, const std::string& what)
   if (!v[0].is_same(tensor)) tensor.copy_(v[0]);
 }
 
+torch::Tensor Distributed::all_gather_rows(const torch::Tensor& rows, const std::string& what,
+                                          std::vector<int64_t>* counts) {
+  torch::NoGradGuard no_grad;
+  const int world = world_size();
+  if (!rows.defined() || rows.dim() < 1 || rows.size(0) < 1)
+    throw Error("rank " + std::to_string(rank()) + ": gathering " + what + ": this rank holds no rows");
+  // The ranks' row counts first: the gather itself moves equal shapes, each padded to the longest.
+  auto n = torch::zeros({world}, torch::kInt64);
+  n[rank()] = rows.size(0);
+  n = n.to(rows.device());
+  all_reduce_sum({n}, "the row counts of " + what);
+  n = n.cpu();
+  const int64_t longest = n.max().item<int64_t>();
+  auto shape = rows.sizes().vec();
+  shape[0] = longest;
+  auto padded = torch::zeros(shape, rows.options());
+  padded.narrow(0, 0, rows.size(0)).copy_(rows);
+  std::vector<std::vector<torch::Tensor>> out(1);
+  for (int r = 0; r < world; ++r) out[0].push_back(torch::empty_like(padded));
+  std::vector<torch::Tensor> in{padded};
+  impl_->run("all-gather of " + what, [&] { return impl_->group->allgather(out, in); });
+  std::vector<torch::Tensor> parts;
+  if (counts) counts->clear();
+  for (int r = 0; r < world; ++r) {
+    const int64_t nr = n[r].item<int64_t>();
+    parts.push_back(out[0][r].narrow(0, 0, nr));
+    if (counts) counts->push_back(nr);
+  }
+  return torch::cat(parts, 0);
+}
+
 void Distributed::average_gradients(const std::vector<torch::Tensor>& params, const std::string& what) {
   std::vector<torch::Tensor> grads;
   for (const auto& p : params)

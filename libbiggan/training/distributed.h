@@ -60,6 +60,10 @@ class Distributed {
   void all_reduce_sum(const std::vector<torch::Tensor>& tensors, const std::string& what);
   // In place: the element-wise maximum over ranks.
   void all_reduce_max(torch::Tensor& tensor, const std::string& what);
+  // Every rank's `rows` ([n_r, ...], n_r >= 1, the same trailing shape, dtype and device everywhere)
+  // joined in rank order: [sum n_r, ...] on every rank. `counts`, when given, gets each rank's n_r.
+  torch::Tensor all_gather_rows(const torch::Tensor& rows, const std::string& what,
+                                std::vector<int64_t>* counts = nullptr);
   // Every defined .grad() of `params` becomes the mean over ranks (DDP's gradient averaging).
   void average_gradients(const std::vector<torch::Tensor>& params, const std::string& what);
   // Throws (naming `what`) unless weights_checksum(params) is the same on every rank.

@@ -10,6 +10,7 @@
 #include "libbiggan/metrics/feature_scorer.h"
 #include "libbiggan/metrics/metric_registry.h"
 #include "libbiggan/metrics/moments_file.h"
+#include "libbiggan/training/distributed.h"
 #include "libbiggan/training/sample_run.h"
 #include "libbiggan/training/sample_scores.h"
 #include "libbiggan/util/error.h"
@@ -73,27 +74,25 @@ class FeatureEvaluator : public Evaluator {
   FeatureEvaluator(metrics::FeatureScorer scorer, std::string name, std::optional<metrics::MetricSelection> chosen)
       : scorer_(std::move(scorer)), name_(std::move(name)), chosen_(std::move(chosen)) {}
 
-  Json evaluate(GeneratorImpl& G, int64_t itr) override {
+  Json evaluate(GeneratorImpl& G, int64_t itr, Distributed* ranks) override {
+    if (ranks && ranks->world_size() > 1) return evaluate_over_ranks(G, itr, *ranks);
     try {
       auto latents = latents_for(G);
       SampleRun run(G, *latents, {});
       GeneratorImageSource samples(run);
       auto s = scorer_.score(samples, options());
       run.finish();
-      return chosen_ ? chosen_record(s, *chosen_, floor(), scorer_.extractor().description()) : record(s);
+      return record_of(s);
     } catch (const Error& e) {
-      std::cerr << "gan-train: itr " << itr << ": the " << name_ << " test failed: " << e.what() << "\n";
-      return Json::object()
-          .set("IS_mean", std::nan(""))
-          .set("IS_std", std::nan(""))
-          .set("FID", std::nan(""))
-          .set("error", e.what());
+      return failed(itr, e.what());
     }
   }
   std::string name() const override { return name_; }
 
  protected:
   virtual std::unique_ptr<LatentSource> latents_for(GeneratorImpl& G) = 0;
+  // Rows a forward of G takes (latents_for's batches): the unit the ranks split.
+  virtual int64_t forward_rows() const = 0;
   virtual metrics::ScoreOptions score_options() const { return {}; }
   virtual Json record(const metrics::Scores& s) const = 0;
   // Real images scored as the samples are (the classifier's floor), when known.
@@ -105,6 +104,117 @@ class FeatureEvaluator : public Evaluator {
   metrics::FeatureScorer scorer_;
   std::string name_;
   std::optional<metrics::MetricSelection> chosen_;
+
+ private:
+  Json record_of(const metrics::Scores& s) const {
+    return chosen_ ? chosen_record(s, *chosen_, floor(), scorer_.extractor().description()) : record(s);
+  }
+  Json failed(int64_t itr, const std::string& why) const {
+    std::cerr << "gan-train: itr " << itr << ": the " << name_ << " test failed: " << why << "\n";
+    return Json::object()
+        .set("IS_mean", std::nan(""))
+        .set("IS_std", std::nan(""))
+        .set("FID", std::nan(""))
+        .set("error", why);
+  }
+
+  // Several processes: each makes its share of every forward (RankShareLatents) and runs the feature
+  // network on it; the feature moments are merged over the ranks and the per-sample outputs gathered
+  // in sample order, so rank 0 scores what one process would have (up to float sums' order).
+  Json evaluate_over_ranks(GeneratorImpl& G, int64_t itr, Distributed& ranks) {
+    const int world = ranks.world_size(), rank = ranks.rank();
+    const auto device = device_of(G);
+    const auto o = options();
+    std::string failure;
+    metrics::FeatureRunResult mine;
+    int64_t total = 0;
+    try {
+      auto latents = latents_for(G);
+      total = latents->count();
+      // Each rank needs 2 rows of its own for its moments: 2 per rank in the first forward.
+      if (std::min(total, forward_rows()) < 2 * world)
+        throw Error("a test over " + std::to_string(world) + " processes needs at least " + std::to_string(2 * world) +
+                    " samples a forward; it has " + std::to_string(std::min(total, forward_rows())));
+      RankShareLatents share(*latents, forward_rows(), rank, world);
+      SampleRun run(G, share, {});
+      GeneratorImageSource samples(run);
+      mine = scorer_.run(samples, o.needs_features());
+      run.finish();
+    } catch (const Error& e) {
+      failure = e.what();
+    }
+    // Every rank learns whether any failed before gathering: none waits for one that gave up.
+    auto failed_ranks = torch::zeros({world}, torch::kInt64);
+    failed_ranks[rank] = failure.empty() ? 0 : 1;
+    failed_ranks = failed_ranks.to(device);
+    ranks.all_reduce_sum({failed_ranks}, "whether each rank's test share ran");
+    failed_ranks = failed_ranks.cpu();
+    if (failed_ranks.sum().item<int64_t>() > 0) {
+      if (rank != 0) {
+        if (!failure.empty()) std::cerr << "gan-train: rank " << rank << ": itr " << itr << ": " << failure << "\n";
+        return Json();
+      }
+      std::string who;
+      for (int r = 0; r < world; ++r)
+        if (failed_ranks[r].item<int64_t>()) who += (who.empty() ? "" : ", ") + std::to_string(r);
+      return failed(itr, failure.empty() ? "rank " + who + " failed (its stderr says why)" : failure);
+    }
+    std::vector<int64_t> counts;
+    auto all = gathered(mine, total, ranks, device, counts);
+    if (rank != 0) return Json();
+    try {
+      auto s = scorer_.score_run(all, o);
+      Json out = record_of(s);
+      auto by_rank = Json::array();
+      for (auto n : counts) by_rank.push_back(n);
+      out.set("samples_by_rank", by_rank);
+      return out;
+    } catch (const Error& e) {
+      return failed(itr, e.what());
+    }
+  }
+
+  // The ranks' runs as one: moments merged (Chan et al.), probabilities, classes, labels and (when
+  // kept) features joined in sample order.
+  metrics::FeatureRunResult gathered(const metrics::FeatureRunResult& mine, int64_t total, Distributed& ranks,
+                                     torch::Device device, std::vector<int64_t>& counts) const {
+    metrics::FeatureRunResult all;
+    all.source = mine.source;
+    all.num_classes = mine.num_classes;
+    all.count = total;
+    all.moments = merged_moments(mine.moments, mine.count, ranks, device);
+    const auto order = rank_share_order(total, forward_rows(), ranks.world_size());
+    auto join = [&](const torch::Tensor& t, const std::string& what) -> torch::Tensor {
+      if (!t.defined()) return {};  // defined on every rank or on none: the same network and options
+      auto joined = ranks.all_gather_rows(t.to(device), "the test's " + what, &counts).cpu();
+      if (joined.size(0) != total)
+        throw Error("the test's " + what + ": " + std::to_string(joined.size(0)) + " rows gathered, " +
+                    std::to_string(total) + " expected");
+      return joined.index_select(0, order);
+    };
+    all.features = join(mine.features, "features");
+    all.probs = join(mine.probs, "class probabilities");
+    all.predicted = join(mine.predicted, "predicted classes");
+    all.labels = join(mine.labels, "labels");
+    return all;
+  }
+
+  // The whole sample's mean and covariance from each rank's: the mean of the means (weighted by
+  // rows), and the ranks' scatter matrices plus each rank's spread of its mean around the whole mean.
+  static metrics::Moments merged_moments(const metrics::Moments& m, int64_t n, Distributed& ranks,
+                                         torch::Device device) {
+    auto rows = torch::full({1}, static_cast<double>(n), torch::kFloat64).to(device);
+    auto weighted = (m.mu.to(torch::kFloat64) * static_cast<double>(n)).to(device);
+    ranks.all_reduce_sum({rows, weighted}, "the test's feature means");
+    const double total = rows.cpu().item<double>();
+    auto mu = weighted.cpu() / total;
+    auto d = (m.mu.to(torch::kFloat64).cpu() - mu).unsqueeze(1);
+    auto scatter =
+        (m.sigma.to(torch::kFloat64).cpu() * static_cast<double>(n - 1) + static_cast<double>(n) * d.matmul(d.t()))
+            .to(device);
+    ranks.all_reduce_sum({scatter}, "the test's feature covariances");
+    return {mu, scatter.cpu() / (total - 1), m.random_weights};
+  }
 };
 
 // The embedded default's yardstick: the Fashion-MNIST classifier against the real test split, on a
@@ -135,8 +245,10 @@ class ClassifierEvaluator : public FeatureEvaluator {
     return metrics::FeatureScorer(extractor("fashion-classifier", classifier_path), *real, run);
   }
   std::unique_ptr<LatentSource> latents_for(GeneratorImpl& G) override {
-    return evaluation_latents(num_samples_, seed_, 1.0, G.dim_z(), G.n_classes(), 100, device_of(G));
+    return evaluation_latents(num_samples_, seed_, 1.0, G.dim_z(), G.n_classes(), kForwardRows, device_of(G));
   }
+  int64_t forward_rows() const override { return kForwardRows; }
+  static constexpr int64_t kForwardRows = 100;
   Json record(const metrics::Scores& s) const override {
     Json out = metrics::scores_to_json(s);
     out.set("IS_mean", s.is.mean);
@@ -189,6 +301,7 @@ class InceptionEvaluator : public FeatureEvaluator {
     sampler_ = std::make_unique<LatentSampler>(batch_size_, G.dim_z(), G.n_classes(), lo, -1, device_of(G));
     return drawn_latents(*sampler_, num_samples_);
   }
+  int64_t forward_rows() const override { return batch_size_; }
   metrics::ScoreOptions score_options() const override {
     metrics::ScoreOptions o;
     o.accuracy = false;  // drawn classes, not what the images are labelled as in a data set

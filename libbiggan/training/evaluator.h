@@ -14,12 +14,16 @@ struct MetricSelection;  // metrics/metric_registry.h
 
 namespace biggan {
 
+class Distributed;  // training/distributed.h
+
 class Evaluator {
  public:
   virtual ~Evaluator() = default;
   // `G` is in the mode the caller chose (eval with G_eval_mode). Must not touch torch's global
-  // generator (training noise must not depend on whether or how often tests run).
-  virtual Json evaluate(GeneratorImpl& G, int64_t itr) = 0;
+  // generator (training noise must not depend on whether or how often tests run). With `ranks`
+  // (several processes), every rank calls it: each makes and runs its share of the samples, rank 0
+  // gets the record of them all, the others null.
+  virtual Json evaluate(GeneratorImpl& G, int64_t itr, Distributed* ranks = nullptr) = 0;
   // A short label for logs ("classifier", "inception", ...).
   virtual std::string name() const = 0;
 };

@@ -135,6 +135,55 @@ std::unique_ptr<LatentSource> evaluation_latents(int64_t n, uint64_t seed, doubl
   return std::make_unique<EvaluationLatents>(n, seed, z_var, dim_z, n_classes, batch_size, device);
 }
 
+std::pair<int64_t, int64_t> RankShareLatents::rows_of(int64_t total, int64_t batch_rows, int64_t k, int rank,
+                                                      int world) {
+  const int64_t first = k * batch_rows, n = std::min(batch_rows, total - first);
+  return {first + rank * n / world, first + (rank + 1) * n / world};
+}
+
+RankShareLatents::RankShareLatents(LatentSource& inner, int64_t batch_rows, int rank, int world)
+    : inner_(inner), batch_rows_(batch_rows), rank_(rank), world_(world) {
+  if (batch_rows < 1 || world < 1 || rank < 0 || rank >= world)
+    throw Error("rank share of latents: batch rows " + std::to_string(batch_rows) + ", rank " + std::to_string(rank) +
+                " of " + std::to_string(world));
+  const int64_t total = inner.count();
+  for (int64_t k = 0; k * batch_rows < total; ++k) {
+    const auto [first, last] = rows_of(total, batch_rows, k, rank, world);
+    count_ += last - first;
+  }
+}
+
+void RankShareLatents::next(torch::Tensor& z, torch::Tensor& y) {
+  const int64_t total = inner_.count();
+  while (forward_ * batch_rows_ < total) {
+    const int64_t k = forward_++;
+    inner_.next(z, y);
+    const int64_t n = std::min(batch_rows_, total - k * batch_rows_);
+    if (z.size(0) < n)
+      throw Error("rank share of latents: forward " + std::to_string(k) + " has " + std::to_string(z.size(0)) +
+                  " rows, " + std::to_string(n) + " expected");
+    const auto [first, last] = rows_of(total, batch_rows_, k, rank_, world_);
+    if (last > first) {  // else this forward's rows all go to other ranks
+      z = z.slice(0, first - k * batch_rows_, last - k * batch_rows_);
+      y = y.slice(0, first - k * batch_rows_, last - k * batch_rows_);
+      return;
+    }
+  }
+  throw Error("rank share of latents: read past rank " + std::to_string(rank_) + "'s rows");
+}
+
+torch::Tensor rank_share_order(int64_t total, int64_t batch_rows, int world) {
+  auto order = torch::empty({total}, torch::kInt64);
+  auto* at = order.data_ptr<int64_t>();
+  int64_t joined = 0;
+  for (int r = 0; r < world; ++r)
+    for (int64_t k = 0; k * batch_rows < total; ++k) {
+      const auto [first, last] = RankShareLatents::rows_of(total, batch_rows, k, r, world);
+      for (int64_t i = first; i < last; ++i) at[i] = joined++;
+    }
+  return order;
+}
+
 struct SampleRun::Meter {
   ProgressMeter meter;
   Meter(const std::string& label, int64_t total) : meter(label, total, true) {}

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "libbiggan/models/model.h"
@@ -70,6 +71,29 @@ std::unique_ptr<LatentSource> tensor_latents(torch::Tensor z, torch::Tensor y, i
 // when made (4·dim_z bytes a row): one normal_ call gives other numbers than several smaller ones.
 std::unique_ptr<LatentSource> evaluation_latents(int64_t n, uint64_t seed, double z_var, int64_t dim_z,
                                                  int64_t n_classes, int64_t batch_size, torch::Device device);
+
+// One rank's part of `inner` when several processes sample together (training/distributed.h), as
+// DataParallel splits a batch over devices: of each forward's n rows (`batch_rows` a forward, the
+// last one what is left of inner.count()), rank r of `world` takes rows [r*n/world, (r+1)*n/world).
+// Every rank draws every forward's latents, so a sampler's numbers are those of one process; G runs
+// on this rank's rows only (in train mode, with their batch statistics, as on DataParallel's devices).
+class RankShareLatents : public LatentSource {
+ public:
+  RankShareLatents(LatentSource& inner, int64_t batch_rows, int rank, int world);
+  int64_t count() const override { return count_; }
+  void next(torch::Tensor& z, torch::Tensor& y) override;
+  // Rows [first, last) of forward k that rank r takes.
+  static std::pair<int64_t, int64_t> rows_of(int64_t total, int64_t batch_rows, int64_t k, int rank, int world);
+
+ private:
+  LatentSource& inner_;
+  int64_t batch_rows_, count_ = 0, forward_ = 0;
+  int rank_, world_;
+};
+
+// Where each of `total` rows is once every rank's share (RankShareLatents) is joined rank after rank:
+// joined.index_select(0, rank_share_order(...)) is the rows in inner's order.
+torch::Tensor rank_share_order(int64_t total, int64_t batch_rows, int world);
 
 // Takes the batches of a run. write() gets them in order; finish() follows the last one (the sink
 // completes and publishes its output there). A sink destroyed unfinished removes whatever output

@@ -367,8 +367,9 @@ void Trainer::test() {
   if (config_.G_eval_mode) which.eval();
   // Whatever the evaluator draws, training noise continues as if no test had run.
   const auto rng = GeneratorStates::capture(options_.device);
-  Json r = options_.evaluator->evaluate(which, state_.itr);
+  Json r = options_.evaluator->evaluate(which, state_.itr, dist_.get());
   rng.restore(options_.device);
+  if (!writer_) return;  // every rank made its share of the samples; rank 0 scores, keeps and logs
   const double is_mean = r["IS_mean"].as_double(), fid = r["FID"].as_double();
   if ((config_.which_best == "IS" && is_mean > state_.best_IS) || (config_.which_best == "FID" && fid < state_.best_FID)) {
     if (config_.num_best_copies > 0) {

@@ -27,8 +27,7 @@ void Trainer::connect_ranks() {
                 " processes: the batch is the global one, and each process takes an equal share");
   dist_ = Distributed::connect(env, options_.distributed, options_.device);
   writer_ = dist_->rank() == 0;
-  if (!writer_) {  // rank 0 alone writes, tests and watches; the others train
-    options_.evaluator.reset();
+  if (!writer_) {  // rank 0 alone writes and watches; the others train and make their share of each test
     options_.sample_sheets = false;
     options_.watch_collapse = false;
     options_.progress = false;

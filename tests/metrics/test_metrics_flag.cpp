@@ -51,21 +51,6 @@ torch::Tensor gaussian(int64_t n, int64_t d, double shift, double scale, uint64_
   return torch::randn({n, d}, gen, torch::kFloat32) * scale + shift;
 }
 
-// An untrained classifier (its features are as good as any for checking the plumbing).
-std::string small_classifier(const test::TempDir& dir, int64_t image_size, int64_t classes) {
-  torch::manual_seed(7);
-  ClassifierArch arch;
-  arch.image_size = image_size;
-  arch.channels = {4, 8, 16};
-  arch.feature_dim = 16;
-  arch.num_classes = classes;
-  FashionClassifier model(arch);
-  model->eval();
-  const auto path = (dir / "clf.pth").string();
-  save_classifier(path, model);
-  return path;
-}
-
 void write_images(const std::filesystem::path& p, int64_t n, int64_t size, uint64_t seed) {
   auto gen = at::detail::createCPUGenerator(seed);
   auto f = h5::File::create(p.string());
@@ -165,7 +150,7 @@ TEST_CASE("fid --metrics refuses bad names, missing inputs and the old switches,
 
 TEST_CASE("fid --metrics on images through the classifier: IS, accuracy, pr, dc and a sample count") {
   test::TempDir dir;
-  const auto clf = small_classifier(dir, 8, 4);
+  const auto clf = test::untrained_classifier(dir.path, 8, 4);
   write_images(dir / "samples.h5", 1100, 8, 1);
   write_images(dir / "real.h5", 300, 8, 2);
   const std::string net = fid_tool() + " --network fashion-classifier --weights '" + clf + "' --batch-size 500";
@@ -195,7 +180,7 @@ TEST_CASE("gan-train --metrics: each test record holds the chosen metrics and th
   torch::set_num_threads(1);
   test::TempDir dir;
   const auto data = test::make_tiny_data(dir.path);
-  const auto clf = small_classifier(dir, 32, 4);
+  const auto clf = test::untrained_classifier(dir.path, 32, 4);
   const std::vector<std::string> test_flags = {"--total_itr", "2", "--test_every", "2", "--classifier", clf,
                                                "--eval_real", data.string(), "--eval_samples", "40"};
   auto with = [&](const std::string& root, std::vector<std::string> extra) {

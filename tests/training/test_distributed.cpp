@@ -1,7 +1,7 @@
 // Training in several processes (training/distributed.h): the environment, the data split, the
 // weights checksum, cross-replica batch norm over 2 real ranks (Gloo on loopback), and gan-train
 // as 2 processes against 1 at the same global batch: equal with --cross_replica, a killed rank
-// stopping the other, a resume with another world size.
+// stopping the other, a resume with another world size, a test whose samples the ranks share.
 #include <catch2/catch.hpp>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -284,6 +284,43 @@ TEST_CASE("gan-train: 2 ranks with --cross_replica equal 1 process at the same b
   // checksum at the save passed), but it is not the 1-process run.
   const auto plain = compare("plain", {"--total_itr", "1"}, "without --cross_replica");
   CHECK(plain.second > 1e-4);
+}
+
+TEST_CASE("gan-train: a test over 2 ranks, each making half the samples, scores what 1 process scores",
+          "[distributed]") {
+  test::TempDir tmp;
+  const auto data = test::make_tiny_data(tmp.path);
+  const auto clf = test::untrained_classifier(tmp.path);
+  // 400 samples in forwards of 100: each rank makes 50 of every forward. G in eval mode (its batch
+  // statistics would otherwise be each rank's 50 rows, as on DataParallel's devices).
+  const std::vector<std::string> flags = {"--total_itr", "1", "--cross_replica", "--test_every", "1", "--G_eval_mode",
+                                          "--classifier", clf, "--eval_real", data.string(), "--eval_samples", "400"};
+  const auto one = tmp / "one", two = tmp / "two";
+  REQUIRE(test::run_gan_train(reference_options_run(one, data, flags), tmp / "one.log") == 0);
+  const int rc = launch(2, gan_train_cmd(reference_options_run(two, data, flags)), tmp / "two_logs");
+  INFO(rank_logs(tmp / "two_logs"));
+  REQUIRE(rc == 0);
+  REQUIRE(test::count_lines(one / "logs" / "dist_log.jsonl") == 1);
+  REQUIRE(test::count_lines(two / "logs" / "dist_log.jsonl") == 1);
+  const auto a = Json::parse(read_file(one / "logs" / "dist_log.jsonl"));
+  const auto b = Json::parse(read_file(two / "logs" / "dist_log.jsonl"));
+  INFO(a.dump() << "\n" << b.dump());
+  CHECK_FALSE(a.contains("samples_by_rank"));
+  REQUIRE(b.contains("samples_by_rank"));
+  const auto& by_rank = b["samples_by_rank"].as_array();
+  REQUIRE(by_rank.size() == 2);
+  CHECK(by_rank[0].as_int() == 200);
+  CHECK(by_rank[1].as_int() == 200);
+  auto rel = [&](const char* k) {
+    return std::abs(a[k].as_double() - b[k].as_double()) / std::max(std::abs(a[k].as_double()), 1e-12);
+  };
+  std::cout << "test over 2 ranks vs 1 process (weights within float rounding after 1 step): FID "
+            << a["FID"].as_double() << " vs " << b["FID"].as_double() << " (" << rel("FID") << " relative), IS "
+            << rel("IS_mean") << ", accuracy " << a["conditional_accuracy"].as_double() << " vs "
+            << b["conditional_accuracy"].as_double() << "\n";
+  CHECK(rel("FID") < 1e-4);
+  CHECK(rel("IS_mean") < 1e-4);
+  CHECK(std::abs(a["conditional_accuracy"].as_double() - b["conditional_accuracy"].as_double()) <= 1.0 / 400);
 }
 
 TEST_CASE("gan-train: a killed rank stops the other within 60 s, naming it; the last save loads", "[distributed]") {

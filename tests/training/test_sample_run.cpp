@@ -275,3 +275,45 @@ TEST_CASE("evaluation latents: one private draw, labels k % n_classes, G's globa
   CHECK(torch::equal(all.images().slice(0, 0, 4),
                      generate_images(*G, want_z.slice(0, 0, 4), all.labels().slice(0, 0, 4), 4)));
 }
+
+TEST_CASE("rank shares of latents: each forward split as DataParallel splits a batch; joined, the rows come back in order",
+          "[sample_run]") {
+  // 250 rows in forwards of 100 (the last 50) over 3 ranks; a sampler-like source that always hands
+  // out whole forwards of 100 (the run keeps the rows it needs) and one that hands out only those.
+  const int64_t total = 250, b = 100;
+  auto z = torch::arange(total, torch::kFloat32).unsqueeze(1), y = torch::arange(total, torch::kInt64);
+  for (bool whole_forwards : {false, true}) {
+    std::vector<torch::Tensor> joined;
+    int64_t rows = 0;
+    for (int r = 0; r < 3; ++r) {
+      auto padded_z = torch::cat({z, torch::full({b - total % b, 1}, -1.0f)}),
+           padded_y = torch::cat({y, torch::full({b - total % b}, -1, torch::kInt64)});
+      auto inner = whole_forwards ? tensor_latents(padded_z, padded_y, b) : tensor_latents(z, y, b);
+      struct Counted : LatentSource {  // inner with the count of rows wanted, whatever it hands out
+        LatentSource& in;
+        int64_t n;
+        Counted(LatentSource& i, int64_t c) : in(i), n(c) {}
+        int64_t count() const override { return n; }
+        void next(torch::Tensor& zz, torch::Tensor& yy) override { in.next(zz, yy); }
+      } counted(*inner, total);
+      RankShareLatents share(counted, b, r, 3);
+      std::vector<torch::Tensor> mine;
+      int64_t got = 0;
+      torch::Tensor zz, yy;
+      while (got < share.count()) {
+        share.next(zz, yy);
+        CHECK(torch::equal(zz.squeeze(1).to(torch::kInt64), yy));
+        // a third of each forward: 33 / 33 / 34 of 100, 16 / 17 / 17 of 50
+        CHECK((zz.size(0) == 33 || zz.size(0) == 34 || zz.size(0) == 16 || zz.size(0) == 17));
+        mine.push_back(yy);
+        got += yy.size(0);
+      }
+      CHECK(got == share.count());
+      rows += got;
+      joined.push_back(torch::cat(mine));
+    }
+    CHECK(rows == total);
+    auto order = rank_share_order(total, b, 3);
+    CHECK(torch::equal(torch::cat(joined).index_select(0, order), y));
+  }
+}

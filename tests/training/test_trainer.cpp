@@ -212,7 +212,7 @@ TEST_CASE("killing gan-train during saves never leaves an unloadable weights fol
 namespace {
 // Scores nothing: returns fixed numbers, to check what the loop does with them.
 struct FixedEvaluator : Evaluator {
-  Json evaluate(GeneratorImpl&, int64_t itr) override {
+  Json evaluate(GeneratorImpl&, int64_t itr, Distributed*) override {
     return Json::object().set("IS_mean", 1.0 + itr).set("IS_std", 0.5).set("FID", 100.0 - itr).set("extra", 7);
   }
   std::string name() const override { return "fixed"; }

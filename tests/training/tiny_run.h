@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "libbiggan/metrics/fashion_classifier.h"
 #include "libbiggan/serialization/hdf5_file.h"
 #include "libbiggan/training/experiment.h"
 #include "libbiggan/training/train_cli.h"
@@ -33,6 +34,23 @@ inline std::filesystem::path make_tiny_data(const std::filesystem::path& dir, in
   f.write("imgs", imgs);
   f.write("labels", labels);
   f.close();
+  return path;
+}
+
+// An untrained Fashion-MNIST-style classifier saved as dir/clf.pth, for --classifier (its features
+// are as good as any for checking the plumbing); returns the path.
+inline std::string untrained_classifier(const std::filesystem::path& dir, int64_t image_size = 32,
+                                        int64_t classes = 4) {
+  torch::manual_seed(7);
+  metrics::ClassifierArch arch;
+  arch.image_size = image_size;
+  arch.channels = {4, 8, 16};
+  arch.feature_dim = 16;
+  arch.num_classes = classes;
+  metrics::FashionClassifier model(arch);
+  model->eval();
+  const auto path = (dir / "clf.pth").string();
+  metrics::save_classifier(path, model);
   return path;
 }
 
