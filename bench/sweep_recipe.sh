@@ -43,16 +43,4 @@ if [ $rc -ne 0 ] && [ $rc -ne 130 ] && [ $rc -ne 124 ]; then
 fi
 LOG=$ROOT/logs/${NAME}_log.jsonl
 [ -s "$LOG" ] || { echo "$0: no test ran within $MINUTES minutes ($LOG is empty)" >&2; exit 1; }
-# One JSON object a line; the keys are plain, so awk reads them without a JSON tool.
-awk -v start="$start" -v name="$NAME" '
-  function num(key,   m) { if (match($0, "\"" key "\": *-?[0-9.eE+-]+")) { m = substr($0, RSTART, RLENGTH); sub(/^[^:]*: */, "", m); return m + 0 } return "" }
-  BEGIN { OFS = "\t"; print "name", "itr", "minutes", "accuracy", "weakest_class", "classifier_FID", "FID/floor" }
-  /"itr"/ && /"FID"/ {
-    weakest = 1
-    if (match($0, /"per_class_accuracy": *\[[^]]*\]/)) {
-      s = substr($0, RSTART, RLENGTH); sub(/^[^[]*\[/, "", s); sub(/\]$/, "", s)
-      n = split(s, a, /, */); for (i = 1; i <= n; i++) if (a[i] != "null" && a[i] + 0 < weakest) weakest = a[i] + 0
-    }
-    floor = num("floor_FID"); fid = num("FID")
-    printf "%s\t%d\t%.1f\t%.4f\t%.4f\t%.2f\t%s\n", name, num("itr"), (num("_stamp") - start) / 60, num("conditional_accuracy"), weakest, fid, (floor > 0 ? sprintf("%.1f", fid / floor) : "-")
-  }' "$LOG" | tee "$ROOT/curve.tsv"
+bench/sweep_curve.sh "$LOG" "$start" "$NAME" | tee "$ROOT/curve.tsv"
