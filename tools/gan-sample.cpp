@@ -148,7 +148,8 @@ int main(int argc, char** argv) {
          cxxopts::value<int64_t>())
         ("batch-size", "images per forward (default: the config's max(G_batch_size, batch_size))",
          cxxopts::value<int64_t>())
-        ("amp", "the main samples' forward under autocast: off, bf16 (CPU or CUDA) or fp16 (CUDA)",
+        ("amp", "the main samples' forward under autocast: off, bf16 (CPU or CUDA), fp16 (CUDA), or auto (bf16 "
+                "where the CPU or GPU computes it natively, else off)",
          cxxopts::value<std::string>()->default_value("off"));
     opts.add_options("latents")
         ("latents", "HDF5 latents: z [N, dim_z] float32, y [N] int64", cxxopts::value<std::string>())
@@ -194,7 +195,7 @@ int main(int argc, char** argv) {
     plan.progress = common->progress;
     plan.json = common->json;
     plan.device = pick_device(common->device);
-    const Amp amp = parse_amp(args["amp"].as<std::string>());
+    const Amp amp = resolve_amp(args["amp"].as<std::string>(), plan.device, "gan-sample");
     check_precision(Config{}, amp, plan.device);  // a device without those kernels: refused before any output
     plan.autocast = amp_dtype(amp);
     try {

@@ -1,6 +1,7 @@
 #include "libbiggan/training/precision.h"
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "libbiggan/util/error.h"
@@ -11,7 +12,7 @@ Amp parse_amp(const std::string& text) {
   if (text.empty() || text == "off") return Amp::kOff;
   if (text == "bf16") return Amp::kBF16;
   if (text == "fp16") return Amp::kFP16;
-  throw Error("--amp: '" + text + "' is not one of off, bf16, fp16");
+  throw Error("--amp: '" + text + "' is not one of off, bf16, fp16, auto");
 }
 
 const char* amp_name(Amp amp) {
@@ -47,6 +48,14 @@ bool cpu_has_native_bf16() {
 Amp auto_amp(torch::Device device) {
   const bool native = device.is_cuda() || cpu_has_native_bf16();
   return native && precision_runs_on(device, torch::kBFloat16) ? Amp::kBF16 : Amp::kOff;
+}
+
+Amp resolve_amp(const std::string& text, torch::Device device, const std::string& tool) {
+  if (text != "auto") return parse_amp(text);
+  const Amp amp = auto_amp(device);
+  std::cerr << tool << ": --amp auto: " << amp_name(amp) << " on " << device.str()
+            << (amp == Amp::kOff ? " (no native bf16 here)" : "") << "\n";
+  return amp;
 }
 
 bool precision_runs_on(torch::Device device, torch::ScalarType dtype) {

@@ -18,7 +18,7 @@ namespace biggan {
 
 enum class Amp { kOff, kBF16, kFP16 };
 
-// "off" (or ""), "bf16", "fp16"; anything else is an Error naming --amp.
+// "off" (or ""), "bf16", "fp16"; anything else is an Error naming --amp ("auto": resolve_amp).
 Amp parse_amp(const std::string& text);
 const char* amp_name(Amp amp);
 // kFloat for off, kBFloat16, kHalf.
@@ -28,6 +28,10 @@ torch::ScalarType amp_dtype(Amp amp);
 // /proc/cpuinfo, or a CUDA device whose bf16 kernels run), otherwise off (float32): bf16 emulated
 // in float32 instructions is slower than float32 itself.
 Amp auto_amp(torch::Device device);
+
+// --amp as the tools take it: off (or ""), bf16, fp16, or auto, which is auto_amp(device) and is said
+// once on stderr ("TOOL: --amp auto: bf16 on cpu"). A bad value is an Error naming --amp.
+Amp resolve_amp(const std::string& text, torch::Device device, const std::string& tool);
 
 // Whether LibTorch runs a BigGAN layer in `dtype` on `device` (a probe: a 3x3 convolution, batch
 // norm and a linear layer, forward and backward, on a few numbers). bf16 and fp16 differ per build.

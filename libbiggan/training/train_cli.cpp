@@ -116,7 +116,7 @@ double own_flag_double(const std::string& name, const std::string& value) {
 struct ParsedFlags {
   std::vector<std::string> reference;  // flags for Config::apply_reference_flags
   std::string n_classes_text, device_name;
-  bool amp_auto = false;  // --amp auto: chosen once the device is known
+  std::string amp = "off";  // resolved once the device is known (--amp auto)
 };
 
 // Stores one of our flags (value "" for switches) into the command.
@@ -135,8 +135,7 @@ void apply_own_flag(TrainCommand& cmd, ParsedFlags& parsed, const std::string& n
   else if (n == "moments") cmd.moments = value;
   else if (n == "network") cmd.network = value;
   else if (n == "metrics") cmd.metrics = metrics::parse_metrics(value);
-  else if (n == "amp" && value == "auto") parsed.amp_auto = true;
-  else if (n == "amp") cmd.options.amp = parse_amp(value), parsed.amp_auto = false;
+  else if (n == "amp") parsed.amp = value == "auto" ? value : amp_name(parse_amp(value));  // a bad value: now
   else if (n == "loader_threads") cmd.options.loader_threads = static_cast<int>(own_flag_int(n, value));
   else if (n == "threads") cmd.threads = static_cast<int>(own_flag_int(n, value));
   else if (n == "device") parsed.device_name = value;
@@ -277,11 +276,7 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
   if (env.active() && cmd.options.device.is_cuda() && !cmd.options.device.has_index())
     cmd.options.device = torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(env.local_rank));
   if (env.active()) resolve_backend(cmd.options.distributed.backend, cmd.options.device);  // a bad name: now
-  if (parsed.amp_auto) {
-    cmd.options.amp = auto_amp(cmd.options.device);
-    std::cerr << "gan-train: --amp auto: " << amp_name(cmd.options.amp) << " on " << cmd.options.device.str()
-              << (cmd.options.amp == Amp::kOff ? " (no native bf16 here)" : "") << "\n";
-  }
+  cmd.options.amp = resolve_amp(parsed.amp, cmd.options.device, "gan-train");
   cmd.config.apply_reference_flags(parsed.reference, "gan-train flags");
   // What the command line set keeps its word against saved tensors; resolution and classes always
   // come from the data (config_from_tensors.h).

@@ -98,6 +98,8 @@ TEST_CASE("--amp parses off, bf16 and fp16 and names itself in an error", "[prec
   CHECK(parse_amp("bf16") == Amp::kBF16);
   CHECK(parse_amp("fp16") == Amp::kFP16);
   CHECK_THROWS_WITH(parse_amp("fp8"), Catch::Contains("--amp") && Catch::Contains("'fp8'"));
+  CHECK_THROWS_WITH(resolve_amp("fp8", torch::kCPU, "gan-sample"), Catch::Contains("'fp8'") && Catch::Contains("auto"));
+  CHECK(resolve_amp("bf16", torch::kCPU, "gan-sample") == Amp::kBF16);
   CHECK(amp_dtype(Amp::kBF16) == torch::kBFloat16);
   CHECK(amp_dtype(Amp::kOff) == torch::kFloat);
 }
@@ -330,6 +332,14 @@ TEST_CASE("an --amp bf16 run saves float32 weights that python torch.load reads;
   CHECK(bad.exit_code != 0);
   CHECK(bad.err.find("--amp fp16") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(tmp / "x.h5"));
+  // --amp auto: what auto_amp picks on this CPU, said on stderr; the images those of that choice.
+  auto chosen = biggan::test::run_tool_cmd("gan-sample", common + " --amp auto --output '" + (tmp / "auto.h5").string() + "'", tmp);
+  INFO(chosen.err);
+  REQUIRE(chosen.exit_code == 0);
+  const std::string picked = amp_name(auto_amp(torch::kCPU));
+  CHECK(chosen.err.find("gan-sample: --amp auto: " + picked + " on cpu") != std::string::npos);
+  const auto c = h5::File::open_read((tmp / "auto.h5").string()).read("images");
+  CHECK(torch::equal(c, picked == std::string("bf16") ? b : a));
 
   if (!biggan::test::python_has("torch")) {
     BIGGAN_SKIP("python3 with torch is missing: the torch.load check");
