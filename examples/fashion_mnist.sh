@@ -8,7 +8,7 @@ $B/imagenet-to-hdf5 --format idx --split train /usr/share/datasets/fashion-mnist
 $B/imagenet-to-hdf5 --format idx --split test /usr/share/datasets/fashion-mnist $O/test.hdf5
 $B/fashion-classifier train --train $O/train.hdf5 --test $O/test.hdf5 --out $O/classifier.pth
 $B/gan-train --flags-file pipelines/fashion_default.flags --data_path $O/train.hdf5 --base_root $O/run \
-  --total_itr 1500 --classifier $O/classifier.pth --eval_real $O/test.hdf5
+  --total_itr 1750 --amp auto --classifier $O/classifier.pth --eval_real $O/test.hdf5
 W=$(ls -d $O/run/weights/*/)
 $B/ckpt-inspect "$W" | head -40
 $B/gan-sample --weights "$W" --num 5000 --output $O/samples.h5 --sheet $O/sheet.png
