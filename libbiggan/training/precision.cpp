@@ -50,11 +50,11 @@ Amp auto_amp(torch::Device device) {
   return native && precision_runs_on(device, torch::kBFloat16) ? Amp::kBF16 : Amp::kOff;
 }
 
-Amp resolve_amp(const std::string& text, torch::Device device, const std::string& tool) {
+Amp resolve_amp(const std::string& text, torch::Device device, const std::string& tool, const std::string& with_bf16) {
   if (text != "auto") return parse_amp(text);
   const Amp amp = auto_amp(device);
   std::cerr << tool << ": --amp auto: " << amp_name(amp) << " on " << device.str()
-            << (amp == Amp::kOff ? " (no native bf16 here)" : "") << "\n";
+            << (amp == Amp::kOff ? " (no native bf16 here)" : with_bf16) << "\n";
   return amp;
 }
 

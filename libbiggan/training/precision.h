@@ -30,8 +30,10 @@ torch::ScalarType amp_dtype(Amp amp);
 Amp auto_amp(torch::Device device);
 
 // --amp as the tools take it: off (or ""), bf16, fp16, or auto, which is auto_amp(device) and is said
-// once on stderr ("TOOL: --amp auto: bf16 on cpu"). A bad value is an Error naming --amp.
-Amp resolve_amp(const std::string& text, torch::Device device, const std::string& tool);
+// once on stderr ("TOOL: --amp auto: bf16 on cpu", then `with_bf16` when bf16 was chosen). A bad
+// value is an Error naming --amp.
+Amp resolve_amp(const std::string& text, torch::Device device, const std::string& tool,
+                const std::string& with_bf16 = "");
 
 // Whether LibTorch runs a BigGAN layer in `dtype` on `device` (a probe: a 3x3 convolution, batch
 // norm and a linear layer, forward and backward, on a few numbers). bf16 and fp16 differ per build.

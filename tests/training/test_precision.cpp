@@ -378,7 +378,9 @@ TEST_CASE("--amp auto: bf16 exactly where the CPU has native bf16 instructions",
   // Through gan-train's flags; a later --amp wins.
   test::TempDir tmp;
   const auto data = test::make_tiny_data(tmp.path);
-  CHECK(parse_train_command(test::tiny_args(tmp.path / "a", data, {"--amp", "auto"})).options.amp == expected);
+  const auto with_auto = parse_train_command(test::tiny_args(tmp.path / "a", data, {"--amp", "auto"}));
+  CHECK(with_auto.options.amp == expected);
+  CHECK(with_auto.config.channels_last == (expected == Amp::kBF16));  // with bf16, channels-last too
   CHECK(parse_train_command(test::tiny_args(tmp.path / "b", data, {"--amp", "auto", "--amp", "off"})).options.amp ==
         Amp::kOff);
 }
