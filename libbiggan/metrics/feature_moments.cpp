@@ -59,4 +59,28 @@ Moments moments_of(const torch::Tensor& features) {
   return {mu, torch::matmul(c.t(), c) / static_cast<double>(f.size(0) - 1)};
 }
 
+torch::Tensor part_scatter(const Moments& part, int64_t n, const torch::Tensor& mu) {
+  auto d = (part.mu.to(torch::kFloat64).cpu() - mu.to(torch::kFloat64).cpu()).unsqueeze(1);
+  return part.sigma.to(torch::kFloat64).cpu() * static_cast<double>(n - 1) + static_cast<double>(n) * d.matmul(d.t());
+}
+
+Moments merge_moments(const std::vector<Moments>& parts, const std::vector<int64_t>& rows) {
+  if (parts.empty() || parts.size() != rows.size()) throw Error("merge_moments: one row count per part is needed");
+  int64_t total = 0;
+  torch::Tensor weighted;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto w = parts[i].mu.to(torch::kFloat64).cpu() * static_cast<double>(rows[i]);
+    weighted = weighted.defined() ? weighted + w : w;
+    total += rows[i];
+  }
+  if (total < 2) throw Error("merge_moments: fewer than 2 rows in all");
+  const auto mu = weighted / static_cast<double>(total);
+  torch::Tensor scatter;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto s = part_scatter(parts[i], rows[i], mu);
+    scatter = scatter.defined() ? scatter + s : s;
+  }
+  return {mu, scatter / static_cast<double>(total - 1), parts[0].random_weights};
+}
+
 }  // namespace biggan::metrics

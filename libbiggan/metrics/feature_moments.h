@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 namespace biggan::metrics {
 
@@ -36,5 +37,13 @@ class MomentsAccumulator {
 
 // Moments of a whole feature matrix directly (np.mean / np.cov in float64).
 Moments moments_of(const torch::Tensor& features);
+
+// Merging the moments of parts of one set (Chan et al.): the whole mean is the parts' means weighted
+// by their rows; a part of n rows adds (n - 1)·sigma + n (mu_part - mu)(mu_part - mu)ᵀ around the
+// whole mean `mu` to the whole scatter matrix (part_scatter), which over N rows is the covariance
+// times N - 1. merge_moments does it for parts in memory; a test run over several processes sums
+// the same terms with all-reduces (training/evaluator.cpp).
+torch::Tensor part_scatter(const Moments& part, int64_t n, const torch::Tensor& mu);
+Moments merge_moments(const std::vector<Moments>& parts, const std::vector<int64_t>& rows);
 
 }  // namespace biggan::metrics

@@ -199,8 +199,8 @@ class FeatureEvaluator : public Evaluator {
     return all;
   }
 
-  // The whole sample's mean and covariance from each rank's: the mean of the means (weighted by
-  // rows), and the ranks' scatter matrices plus each rank's spread of its mean around the whole mean.
+  // The whole sample's mean and covariance from each rank's, as metrics::merge_moments merges parts:
+  // the mean of the means (weighted by rows), then the sum of every rank's part_scatter.
   static metrics::Moments merged_moments(const metrics::Moments& m, int64_t n, Distributed& ranks,
                                          torch::Device device) {
     auto rows = torch::full({1}, static_cast<double>(n), torch::kFloat64).to(device);
@@ -208,10 +208,7 @@ class FeatureEvaluator : public Evaluator {
     ranks.all_reduce_sum({rows, weighted}, "the test's feature means");
     const double total = rows.cpu().item<double>();
     auto mu = weighted.cpu() / total;
-    auto d = (m.mu.to(torch::kFloat64).cpu() - mu).unsqueeze(1);
-    auto scatter =
-        (m.sigma.to(torch::kFloat64).cpu() * static_cast<double>(n - 1) + static_cast<double>(n) * d.matmul(d.t()))
-            .to(device);
+    auto scatter = metrics::part_scatter(m, n, mu).to(device);
     ranks.all_reduce_sum({scatter}, "the test's feature covariances");
     return {mu, scatter.cpu() / (total - 1), m.random_weights};
   }

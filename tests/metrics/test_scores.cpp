@@ -47,6 +47,28 @@ TEST_CASE("streaming moments equal np.mean / np.cov of the fixture features") {
   test::check_close(shifted.moments().sigma, want.sigma, 1e-6, 1e-9, "sigma with a 1e6 offset");
 }
 
+TEST_CASE("moments of parts merged equal the moments of the whole (parts of other means and sizes)") {
+  torch::manual_seed(3);
+  const int64_t d = 6;
+  auto mix = torch::randn({d, d}, torch::kFloat64);
+  // Three parts far apart: the spread of their means is most of the whole covariance.
+  std::vector<torch::Tensor> pieces = {torch::randn({100, d}, torch::kFloat64).matmul(mix),
+                                       torch::randn({7, d}, torch::kFloat64) + 5.0,
+                                       torch::randn({150, d}, torch::kFloat64) * 0.5 - 3.0};
+  std::vector<Moments> parts;
+  std::vector<int64_t> rows;
+  for (const auto& p : pieces) parts.push_back(moments_of(p)), rows.push_back(p.size(0));
+  const auto whole = moments_of(torch::cat(pieces));
+  const auto merged = merge_moments(parts, rows);
+  test::check_close(merged.mu, whole.mu, 1e-12, 1e-13, "mu");
+  test::check_close(merged.sigma, whole.sigma, 1e-12, 1e-13, "sigma");
+  // Without the spread of the parts' means the covariance would be far off.
+  auto within = torch::zeros({d, d}, torch::kFloat64);
+  for (size_t i = 0; i < parts.size(); ++i) within += parts[i].sigma * static_cast<double>(rows[i] - 1);
+  CHECK((within / (257.0 - 1) - whole.sigma).abs().max().item<double>() > 1.0);
+  CHECK_THROWS_WITH(merge_moments(parts, {100, 7}), Catch::Contains("one row count per part"));
+}
+
 TEST_CASE("FID with singular covariances: warned, and exact by every route") {
   torch::manual_seed(1);
   const int64_t d = 32;
