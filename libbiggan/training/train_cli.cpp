@@ -1,7 +1,5 @@
 #include "libbiggan/training/train_cli.h"
 
-#include <iostream>
-
 #include <chrono>
 #include <cmath>
 #include <sstream>
