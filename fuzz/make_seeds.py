@@ -36,6 +36,9 @@ objects = {
     "config": {"itr": 25, "best_FID": 999999.0, "config": {"model": "BigGAN", "G_attn": "64", "seed": 0},
                "npscalar": np.float64(1.5), "npint": np.int64(7), "none": None, "bytes": b"\x00\xff",
                "list": [1, -2, 2**40, 3.5, "s", True], "big": 2**70},
+    # Hugging Face's BN tables are numpy arrays in a torch file: C and Fortran order, big-endian, bool.
+    "numpy_arrays": [np.arange(6, dtype="<f4").reshape(2, 3), np.asfortranarray(np.eye(3)),
+                     np.arange(3, dtype=">f4"), np.array([True, False]), np.array(2.5)],
 }
 for name, obj in objects.items():
     z = torch_bytes(obj, legacy=False)

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
         ("out", "new or empty weights folder to write", cxxopts::value<std::string>())
         ("no-ema", "convert the raw weights instead of their EMA copies (writes G.pth only)")
         ("bn-stats", "BigGAN-deep: BN statistics per truncation level (HDF5 '<scope>/means', '<scope>/vars', "
-                     "or a torch file with Hugging Face's list of tables)", cxxopts::value<std::string>());
+                     "or a torch file with Hugging Face's list of tables, e.g. its --batch_norm_stats_path .bin)", cxxopts::value<std::string>());
     opts.parse_positional({"module", "out"});
     opts.positional_help("MODULE_DIR_OR_H5 OUT_DIR");
     cxxopts::ParseResult args;

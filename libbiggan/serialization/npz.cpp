@@ -1,5 +1,6 @@
 #include "libbiggan/serialization/npz.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "libbiggan/serialization/zip_archive.h"
@@ -38,16 +39,12 @@ size_t value_of(const std::string& h, const std::string& key, const std::string&
   throw input_error(what, "npy header lacks '" + key + "'");
 }
 
-// The header's shape tuple at p; count gets the number of elements.
-std::vector<int64_t> parse_shape(const std::string& h, size_t p, const std::string& what, uint64_t& count) {
+// The header's shape tuple at p.
+std::vector<int64_t> parse_shape(const std::string& h, size_t p, const std::string& what) {
   if (p >= h.size() || h[p] != '(') throw input_error(what, "npy: bad shape");
   auto close = h.find(')', p);
   if (close == std::string::npos) throw input_error(what, "npy: bad shape");
   std::vector<int64_t> shape;
-  // count: elements; extent: the product of the non-zero dimensions, bounded too, because LibTorch
-  // sizes even an empty tensor's storage from all of them (fuzz_npy: (0, 20, 777777777779, ...)).
-  uint64_t extent = 1;
-  count = 1;
   for (size_t i = p + 1; i < close;) {
     while (i < close && (h[i] == ' ' || h[i] == ',')) ++i;
     if (i >= close) break;
@@ -59,11 +56,19 @@ std::vector<int64_t> parse_shape(const std::string& h, size_t p, const std::stri
     }
     if (i < close && h[i] == 'L') ++i;  // python 2 longs
     shape.push_back(int64_t(v));
-    if (v && extent > (uint64_t(1) << 56) / v) throw input_error(what, "npy: array too large");
-    if (v) extent *= v;
-    count *= v;
   }
   return shape;
+}
+
+const DtypeInfo& dtype_info(const std::string& descr, const std::string& what) {
+  if (descr.size() >= 3) {
+    const char order = descr[0], kind = descr[1];
+    const int size = std::atoi(descr.c_str() + 2);
+    if (order == '<' || order == '>' || order == '|' || order == '=')
+      for (auto& d : kDtypes)
+        if (d.kind == kind && d.size == size && descr == std::string(1, order) + kind + std::to_string(size)) return d;
+  }
+  throw input_error(what, "numpy: unsupported dtype '" + descr + "' (f4 f8 f2 i1 i2 i4 i8 u1 b1 only)");
 }
 
 }  // namespace
@@ -90,15 +95,8 @@ torch::Tensor parse_npy(const std::string& b, const std::string& what) {
   if (p >= h.size() || (h[p] != '\'' && h[p] != '"')) throw input_error(what, "npy: descr is not a simple dtype string");
   auto end = h.find(h[p], p + 1);
   if (end == std::string::npos) throw input_error(what, "npy: bad descr");
-  std::string descr = h.substr(p + 1, end - p - 1);
-  if (descr.size() < 3) throw input_error(what, "npy: unsupported dtype '" + descr + "'");
-  char order = descr[0], kind = descr[1];
-  int size = std::atoi(descr.c_str() + 2);
-  const DtypeInfo* info = nullptr;
-  for (auto& d : kDtypes)
-    if (d.kind == kind && d.size == size) info = &d;
-  if (!info || (order != '<' && order != '>' && order != '|' && order != '='))
-    throw input_error(what, "npy: unsupported dtype '" + descr + "' (f4 f8 f2 i1 i2 i4 i8 u1 b1 only)");
+  const std::string descr = h.substr(p + 1, end - p - 1);
+  numpy_scalar_type(descr, what);  // before the rest of the header: its first error is the dtype's
 
   p = value_of(h, "fortran_order", what);
   bool fortran = h.compare(p, 4, "True") == 0;
@@ -107,21 +105,41 @@ torch::Tensor parse_npy(const std::string& b, const std::string& what) {
   if (after < h.size() && h[after] != ',' && h[after] != ' ' && h[after] != '}')
     throw input_error(what, "npy: bad fortran_order");
 
-  uint64_t count = 0;
-  const std::vector<int64_t> shape = parse_shape(h, value_of(h, "shape", what), what, count);
-  uint64_t data_start = hstart + hlen, nbytes = count * uint64_t(size);
-  if (b.size() - data_start != nbytes)
-    throw input_error(what, "npy: data holds " + std::to_string(b.size() - data_start) + " bytes, shape and dtype need " +
-                                std::to_string(nbytes) + " (truncated or corrupt)");
+  const std::vector<int64_t> shape = parse_shape(h, value_of(h, "shape", what), what);
+  const size_t data_start = hstart + hlen;
+  return numpy_array(descr, shape, fortran, b.data() + data_start, b.size() - data_start, what);
+}
+
+c10::ScalarType numpy_scalar_type(const std::string& descr, const std::string& what) {
+  return dtype_info(descr, what).type;
+}
+
+torch::Tensor numpy_array(const std::string& descr, const std::vector<int64_t>& shape, bool fortran, const char* data,
+                          size_t nbytes, const std::string& what) {
+  const DtypeInfo& info = dtype_info(descr, what);
+  const uint64_t size = uint64_t(info.size);
+  // count: elements; extent: the product of the non-zero dimensions, bounded too, because LibTorch
+  // sizes even an empty tensor's storage from all of them (fuzz_npy: (0, 20, 777777777779, ...)).
+  uint64_t count = 1, extent = 1;
+  for (const int64_t d : shape) {
+    if (d < 0 || uint64_t(d) > (uint64_t(1) << 48)) throw input_error(what, "numpy: dimension out of range");
+    const uint64_t v = uint64_t(d);
+    if (v && extent > (uint64_t(1) << 56) / v) throw input_error(what, "numpy: array too large");
+    if (v) extent *= v;
+    count *= v;
+  }
+  if (nbytes != count * size)
+    throw input_error(what, "numpy: data holds " + std::to_string(nbytes) + " bytes, shape and dtype need " +
+                                std::to_string(count * size) + " (truncated or corrupt)");
   std::vector<int64_t> alloc_shape = shape;
   if (fortran) std::reverse(alloc_shape.begin(), alloc_shape.end());
-  auto t = torch::empty(alloc_shape, torch::TensorOptions().dtype(info->type));
-  if (nbytes > 0) std::memcpy(t.data_ptr(), b.data() + data_start, nbytes);  // empty: data_ptr() is null
-  if (order == '>' && size > 1) {  // byte-swap big-endian data
+  auto t = torch::empty(alloc_shape, torch::TensorOptions().dtype(info.type));
+  if (nbytes > 0) std::memcpy(t.data_ptr(), data, nbytes);  // empty: data_ptr() is null
+  if (descr[0] == '>' && size > 1) {  // byte-swap big-endian data
     auto u = static_cast<unsigned char*>(t.data_ptr());
     for (uint64_t i = 0; i < count; ++i) std::reverse(u + i * size, u + (i + 1) * size);
   }
-  if (info->type == c10::kBool) {  // numpy bools are 0/1 bytes; normalise anything else
+  if (info.type == c10::kBool) {  // numpy bools are 0/1 bytes; normalise anything else
     auto u = static_cast<unsigned char*>(t.data_ptr());
     for (uint64_t i = 0; i < count; ++i) u[i] = u[i] != 0;
   }

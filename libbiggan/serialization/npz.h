@@ -27,6 +27,15 @@ std::string to_npy(const torch::Tensor& t);
 // The header to_npy puts before the data of an array of that dtype and shape (C order).
 std::string npy_header(c10::ScalarType dtype, c10::IntArrayRef shape);
 
+// numpy's array data as a tensor of its dtype and shape: `descr` as in a .npy header ("<f4", "|u1",
+// ">f8"; big-endian data is byte-swapped), C or Fortran order; `nbytes` must be exactly what the
+// shape and dtype need. Errors (dtype, sizes) name `what`. Shared by .npy files and the ndarrays a
+// torch file may pickle (serialization/pickle.cpp).
+torch::Tensor numpy_array(const std::string& descr, const std::vector<int64_t>& shape, bool fortran, const char* data,
+                          size_t nbytes, const std::string& what);
+// The tensor dtype of a numpy descr (as numpy_array takes it); a clear error naming `what` otherwise.
+c10::ScalarType numpy_scalar_type(const std::string& descr, const std::string& what);
+
 // Single .npy files.
 torch::Tensor load_npy(const std::string& path);
 void save_npy(const std::string& path, const torch::Tensor& t);

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "libbiggan/serialization/npz.h"
 #include "libbiggan/serialization/pickle_containers.h"
 #include "libbiggan/serialization/pickle_objects.h"
 #include "libbiggan/util/error.h"
@@ -24,11 +25,13 @@ namespace {
 // A value on the pickle stack. Most are plain IValues; a few Python objects have no IValue form and
 // only live on the stack until something consumes them.
 struct StackValue {
-  enum Kind { Plain, Global, NumpyDtype, Tuple, BigInt } kind = Plain;
+  enum Kind { Plain, Global, NumpyDtype, NumpyArray, Tuple, BigInt } kind = Plain;
   c10::IValue iv;            // Plain
   std::string s;             // Global: "module.name"; NumpyDtype: e.g. "f8"; BigInt: little-endian bytes
   char byteorder = '=';      // NumpyDtype
   std::shared_ptr<const std::vector<StackValue>> items;  // Tuple holding non-plain items (shared: DUP is cheap)
+  // NumpyArray: made by _reconstruct, its data set by BUILD; shared with the memo's copy of it.
+  std::shared_ptr<torch::Tensor> array;
   int depth = 0;             // nesting depth of tuples (lists and dicts are checked at the end)
 
   static StackValue plain(c10::IValue v) {
@@ -42,7 +45,8 @@ const std::vector<std::string>& allowed_globals() {
   static const std::vector<std::string> g = {
       "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor", "torch._utils._rebuild_parameter",
       "torch._utils._rebuild_parameter_with_state", "collections.OrderedDict", "numpy.core.multiarray.scalar",
-      "numpy._core.multiarray.scalar", "numpy.dtype", "_codecs.encode"};
+      "numpy._core.multiarray.scalar", "numpy.dtype", "_codecs.encode", "numpy.core.multiarray._reconstruct",
+      "numpy._core.multiarray._reconstruct", "numpy.ndarray", "__builtin__.bytes", "builtins.bytes"};
   return g;
 }
 
@@ -148,6 +152,7 @@ class Unpickler {
     switch (v.kind) {
       case StackValue::Global: return "global " + v.s;
       case StackValue::NumpyDtype: return "numpy.dtype(" + v.s + ")";
+      case StackValue::NumpyArray: return "numpy.ndarray";
       case StackValue::Tuple: return "tuple";
       case StackValue::BigInt: return "integer wider than 64 bits";
       default: return v.iv.tagKind();
@@ -156,6 +161,10 @@ class Unpickler {
 
   c10::IValue to_ivalue(const StackValue& v, const std::string& where) const {
     if (v.kind == StackValue::Plain) return v.iv;
+    if (v.kind == StackValue::NumpyArray) {
+      if (!v.array->defined()) fail("numpy array used before its data (BUILD) in " + where);
+      return *v.array;
+    }
     if (v.kind == StackValue::Tuple) {
       std::vector<c10::IValue> xs;
       for (auto& x : *v.items) xs.push_back(to_ivalue(x, where));
@@ -425,7 +434,7 @@ class Unpickler {
     for (auto& g : allowed_globals()) ok = ok || g == q;
     if (!ok)
       fail("refusing to load global '" + q +
-           "': only tensors, storages, OrderedDict and numpy scalars may appear in a torch file "
+           "': only tensors, storages, OrderedDict and numpy scalars and arrays may appear in a torch file "
            "(a pickle naming other globals could execute code)");
     StackValue v;
     v.kind = StackValue::Global;
@@ -499,6 +508,19 @@ class Unpickler {
       return StackValue::plain(
           numpy_scalar(args[0].s, args[0].byteorder, as_str(args[1], "numpy scalar data"), src_.name()));
     }
+    if (q == "numpy.core.multiarray._reconstruct" || q == "numpy._core.multiarray._reconstruct") {
+      // ndarray.__reduce__: _reconstruct(numpy.ndarray, (0,), b'b'), then BUILD with the data.
+      if (args.size() != 3 || args[0].kind != StackValue::Global || args[0].s != "numpy.ndarray")
+        fail(q + " expects (numpy.ndarray, shape, typecode)");
+      StackValue a;
+      a.kind = StackValue::NumpyArray;
+      a.array = std::make_shared<torch::Tensor>();
+      return a;
+    }
+    if (q == "__builtin__.bytes" || q == "builtins.bytes") {  // protocol 2's b'' (an empty array's data)
+      if (!args.empty()) fail(q + " is only accepted without arguments (b'')");
+      return StackValue::plain(std::string());
+    }
     if (q == "_codecs.encode") {  // protocol 2's way to pickle bytes: encode(str, 'latin1')
       if (args.size() != 2) fail("_codecs.encode expects 2 arguments");
       auto enc = as_str(args[1], "encoding");
@@ -514,6 +536,22 @@ class Unpickler {
       if (t.size() < 2) fail("short numpy dtype state");
       auto bo = as_str(t[1], "numpy byte order");
       obj.byteorder = bo.empty() ? '=' : bo[0];
+      return;
+    }
+    if (obj.kind == StackValue::NumpyArray) {  // state (version, shape, dtype, Fortran order, data)
+      if (obj.array->defined()) fail("numpy array built twice");
+      auto t = tuple_items(state, "numpy array state");
+      if (t.size() != 5) fail("numpy array state has " + std::to_string(t.size()) + " fields, 5 expected");
+      if (t[2].kind != StackValue::NumpyDtype) fail("numpy array state without a dtype (" + describe(t[2]) + ")");
+      if (!(t[4].kind == StackValue::Plain && t[4].iv.isString()))
+        fail("numpy array of dtype " + t[2].s + " holds " + describe(t[4]) +
+             ", not raw data (arrays of Python objects are refused)");
+      const std::string descr = std::string(1, t[2].byteorder) + t[2].s;
+      const std::string& data = t[4].iv.toStringRef();
+      *obj.array = npz::numpy_array(descr, int_tuple(t[1], "numpy array shape"), as_int(t[3], "numpy Fortran order") != 0,
+                                    data.data(), data.size(), src_.name());
+      obj.kind = StackValue::Plain;
+      obj.iv = *obj.array;
       return;
     }
     if (obj.kind == StackValue::Plain && obj.iv.isGenericDict()) {

@@ -1,11 +1,12 @@
 // A restricted unpickler (protocols 2 to 5) for what torch.save writes for state dicts, optimizer
 // state dicts and plain config dicts. It never executes code: GLOBAL is resolved against a fixed
-// allow-list (tensor rebuilding, storage types, OrderedDict, numpy scalars) and anything else is
+// allow-list (tensor rebuilding, storage types, OrderedDict, numpy scalars and arrays) and anything else is
 // refused with an error naming the global.
 //
 // Python values map to c10::IValue: dict / OrderedDict -> GenericDict (insertion order kept, key and
 // value type Any), list -> GenericList, tuple -> Tuple, str and bytes -> string, int -> int (64-bit),
-// float -> double, bool, None; numpy scalars -> double / int / bool; tensors -> CPU tensors that share
+// float -> double, bool, None; numpy scalars -> double / int / bool; numpy arrays of numbers -> tensors
+// of their dtype (object arrays refused); tensors -> CPU tensors that share
 // their storage as in the file (views keep offset, sizes and strides).
 #pragma once
 #include <torch/torch.h>

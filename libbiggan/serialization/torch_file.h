@@ -2,7 +2,8 @@
 //
 // Python -> C++ value mapping (see pickle.h): dict / OrderedDict -> c10 GenericDict (file order kept),
 // list -> GenericList, tuple -> Tuple, str / bytes -> string, int -> int64, float -> double, bool,
-// None, numpy scalars -> double / int64 / bool, tensors -> CPU tensors (storage sharing, offsets and
+// None, numpy scalars -> double / int64 / bool, numpy arrays (f4 f8 f2 i1 i2 i4 i8 u1 b1) -> CPU
+// tensors of their dtype, tensors -> CPU tensors (storage sharing, offsets and
 // strides as in the file; requires_grad is not restored).
 #pragma once
 #include <torch/torch.h>

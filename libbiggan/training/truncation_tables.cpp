@@ -50,7 +50,7 @@ TruncationTables read_truncation_tables(const fs::path& file, const std::vector<
     }
     return out;
   }
-  const c10::IValue v = torchfile::load(out.source);  // refuses numpy arrays: see docs/tfhub.md
+  const c10::IValue v = torchfile::load(out.source);  // tensors, or numpy arrays (Hugging Face's .bin)
   if (!v.isList()) throw input_error(out.source, "not a list of tables (means, vars per BN)");
   const auto list = v.toList();
   if (list.size() != 2 * scopes.size())

@@ -300,6 +300,55 @@ print("\n".join(out))
   }
 }
 
+// Hugging Face's pytorch-pretrained-BigGAN saves its BN tables as a list of numpy arrays.
+TEST_CASE("numpy arrays pickled in a torch file read as tensors of their dtype, shape and values") {
+  if (!test::python_has("torch") || !test::python_has("numpy")) {
+    BIGGAN_SKIP("/usr/bin/python3 with torch and numpy not found: the Python oracle check");
+    return;
+  }
+  test::TempDir tmp;
+  const std::string script = R"PY(
+import sys, torch, numpy as np
+rng = np.random.default_rng(0)
+a = rng.standard_normal((2, 3)).astype(np.float32)
+arrays = [a, np.asfortranarray(rng.standard_normal((3, 4))), rng.standard_normal(5).astype('>f4'),
+          np.array([True, False, True]), np.arange(250, 256, dtype=np.uint8), np.arange(-3, 3, dtype=np.int16),
+          np.arange(-2, 2, dtype=np.int64), rng.standard_normal(4).astype(np.float16), np.zeros((0, 4), np.float32),
+          np.array(3.5), a]
+torch.save(arrays, sys.argv[1])
+torch.save(arrays, sys.argv[2], _use_new_zipfile_serialization=False)
+torch.save(arrays, sys.argv[3], pickle_protocol=4)
+torch.save([torch.from_numpy(x.astype(x.dtype.newbyteorder('='), order='C')) for x in arrays], sys.argv[4])
+torch.save([np.array([1, 'a'], dtype=object)], sys.argv[5])
+)PY";
+  const auto path = [&](const char* name) { return (tmp / name).string(); };
+  int rc = 0;
+  const auto py = test::run_python(tmp, script,
+                                   path("zip.bin") + " " + path("legacy.bin") + " " + path("p4.bin") + " " +
+                                       path("tensors.pth") + " " + path("objects.bin"),
+                                   &rc);
+  INFO(py);
+  REQUIRE(rc == 0);
+  const auto want = tf::load(path("tensors.pth")).toList();
+  for (const char* name : {"zip.bin", "legacy.bin", "p4.bin"}) {
+    INFO(name);
+    const auto got = tf::load(path(name)).toList();
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      INFO("array " << i);
+      REQUIRE(got.get(i).isTensor());
+      const auto g = got.get(i).toTensor(), w = want.get(i).toTensor();
+      CHECK(g.scalar_type() == w.scalar_type());
+      CHECK(g.sizes() == w.sizes());
+      CHECK(torch::equal(g, w));
+    }
+    // The same array twice (the pickle's memo): one tensor.
+    CHECK(got.get(0).toTensor().data_ptr() == got.get(got.size() - 1).toTensor().data_ptr());
+  }
+  CHECK_THROWS_WITH(tf::load(path("objects.bin")),
+                    Catch::StartsWith(path("objects.bin")) && Catch::Contains("arrays of Python objects are refused"));
+}
+
 TEST_CASE("zip64 archives (as written past 4 GiB) read back here, in Python's zipfile and torch.load") {
   test::TempDir tmp;
   auto path = (tmp / "z64.pth").string();

@@ -28,6 +28,7 @@ namespace {
 struct DeepCase {
   fs::path module, tables, samples, hf;  // hf: Hugging Face's conversion (may be absent)
   fs::path float64;  // Hugging Face's images computed in float64 (make_float64_images.py; may be absent)
+  fs::path hf_tables;  // the tables in Hugging Face's --batch_norm_stats_path format (may be absent)
 };
 
 std::vector<DeepCase> deep_cases() {
@@ -39,11 +40,13 @@ std::vector<DeepCase> deep_cases() {
     if (!std::regex_match(base, m, name) || !fs::exists(dir / "variables" / "variables.index")) continue;
     const std::string tag = m[1];
     DeepCase c{dir, dir.parent_path() / ("bn_stats-" + tag + ".h5"), dir.parent_path() / ("samples-" + tag + ".h5"),
-               dir.parent_path() / ("hf-" + tag), {}};
+               dir.parent_path() / ("hf-" + tag), {}, {}};
     if (!fs::exists(c.tables) || !fs::exists(c.samples)) continue;
     if (!fs::exists(c.hf / "pytorch_model.bin")) c.hf.clear();
     c.float64 = dir.parent_path() / ("float64-" + tag + ".h5");
     if (!fs::exists(c.float64)) c.float64.clear();
+    c.hf_tables = dir.parent_path() / ("bn_stats-" + tag + ".bin");
+    if (!fs::exists(c.hf_tables)) c.hf_tables.clear();
     out.push_back(c);
   }
   return out;
@@ -278,6 +281,36 @@ TEST_CASE("tfhub-convert: Hugging Face's BigGAN-deep directory gives the module'
       // HF's u (one power iteration from TF's u0) becomes a u0 with the same first iteration.
       const auto s = read_samples(c.samples);
       CHECK(max_diff(sample(from_hf, s, 0, "linear", tmp), s.images[0]) <= 1e-5);
+    }
+  }
+}
+
+TEST_CASE("tfhub-convert: Hugging Face's .bin tables (numpy arrays) give the folder the HDF5 tables give", "[tfhub][deep]") {
+  std::vector<DeepCase> cases;
+  for (const auto& c : deep_cases())
+    if (!c.hf_tables.empty()) cases.push_back(c);
+  if (cases.empty()) {
+    BIGGAN_SKIP("no bn_stats-deep-*.bin beside a BigGAN-deep fixture module (tests/fixtures has one)");
+    return;
+  }
+  for (const auto& c : cases) {
+    SECTION(c.hf_tables.string()) {
+      TempDir tmp;
+      const auto from_h5 = tmp / "h5", from_bin = tmp / "bin";
+      auto r = run_tool_cmd("tfhub-convert", q(c.module) + " " + q(from_h5) + " --bn-stats " + q(c.tables), tmp, 600);
+      REQUIRE(r.exit_code == 0);
+      r = run_tool_cmd("tfhub-convert", q(c.module) + " " + q(from_bin) + " --bn-stats " + q(c.hf_tables), tmp, 600);
+      INFO(r.err);
+      REQUIRE(r.exit_code == 0);
+      CHECK(r.err.find("51-level BN tables from") != std::string::npos);
+      for (const char* file : {"G.pth", "G_ema.pth"}) {
+        INFO(file);
+        CHECK(read_file(from_h5 / file) == read_file(from_bin / file));
+      }
+      // state_dict.pth: the same config (its provenance names the command, hence the tables' file).
+      const auto a = load_weights_folder(from_h5, "", {"state_dict"}).state;
+      const auto b = load_weights_folder(from_bin, "", {"state_dict"}).state;
+      CHECK(a->config.to_json().dump() == b->config.to_json().dump());
     }
   }
 }
