@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "libbiggan/util/error.h"
+#include "libbiggan/util/tensor_memory.h"
 
 namespace biggan {
 
@@ -19,6 +20,7 @@ int setup_threads(int threads) {
 
 int run_tool(const std::string& tool, const std::function<int()>& body) {
   try {
+    keep_tensor_memory_mapped_from_env();  // before the first tensor (util/tensor_memory.h)
     return body();
   } catch (const cxxopts::exceptions::exception& e) {
     std::cerr << tool << ": " << e.what() << " (see --help)\n";
