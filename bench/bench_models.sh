@@ -7,18 +7,21 @@
 # reference's and the ratio ours / reference, with the range of the timed calls; --json prints the
 # JSON lines instead.
 # Usage: bench/bench_models.sh BUILD_DIR [--configs "c32 c32s i128"] [--amps "off bf16 off+cl bf16+cl"] [--threads 2]
-#          [--warmup 2] [--repeats 5] [--rounds 1] [--ref REF_DIR] [--json]
+#          [--warmup 2] [--repeats 5] [--rounds 1] [--ref REF_DIR] [--ref-heap] [--json]
+# Ours keeps freed tensor memory mapped (libbiggan/util/tensor_memory.h; BIGGAN_MALLOC=system in the
+# environment turns that off for ours); --ref-heap gives the reference the same malloc policy through
+# GLIBC_TUNABLES, to show which part of the difference is that policy.
 # REF_DIR defaults to $BIGGAN_REFERENCE, then ../ref/biggan beside the repository.
 # Needs /usr/bin/python3 with torch (Debian's python3-torch). With --rounds R each side runs R
 # times, alternating, and the table shows the median over rounds (steadier on a shared machine).
 # The CPUs may be shared: the table also shows process CPU seconds and the median of per-round
 # ratios. BENCH_MODELS_SAVE=FILE keeps the JSON lines (bench_models_table.py FILE reprints the table).
 set -eu
-[ $# -ge 1 ] || { sed -n '2,14p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,17p' "$0" >&2; exit 2; }
 BUILD=$(cd "$1" && pwd); shift
 HERE=$(cd "$(dirname "$0")" && pwd)
 REF=${BIGGAN_REFERENCE:-$HERE/../../ref/biggan}
-CONFIGS="c32 c32s i128"; AMPS="off bf16 off+cl bf16+cl"; THREADS=2; WARMUP=2; REPEATS=5; ROUNDS=1; JSON=0
+CONFIGS="c32 c32s i128"; AMPS="off bf16 off+cl bf16+cl"; THREADS=2; WARMUP=2; REPEATS=5; ROUNDS=1; JSON=0; REF_ENV=""
 while [ $# -gt 0 ]; do
   case $1 in
     --configs) CONFIGS=$2; shift 2 ;;
@@ -29,6 +32,7 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift 2 ;;
     --ref) REF=$2; shift 2 ;;
     --json) JSON=1; shift ;;
+    --ref-heap) REF_ENV="GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"; shift ;;
     *) echo "bench_models.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -38,7 +42,7 @@ REF=$(cd "$REF" && pwd)
 
 OUT=$(mktemp)
 trap 'rm -f "$OUT" "$OUT.err"' EXIT
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs" >&2
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs; ours BIGGAN_MALLOC=${BIGGAN_MALLOC:-heap}, reference ${REF_ENV:-glibc defaults}" >&2
 for name in $CONFIGS; do
   flags=$("$BUILD/bench_models" --print-flags "$name")
   round=1
@@ -57,7 +61,7 @@ for name in $CONFIGS; do
         done
       else
         # shellcheck disable=SC2086  # the flags are words
-        OMP_NUM_THREADS=$THREADS /usr/bin/python3 "$HERE/bench_models_ref.py" "$REF" "$name" "$THREADS" "$WARMUP" "$REPEATS" -- $flags >> "$OUT" 2> "$OUT.err" \
+        env $REF_ENV OMP_NUM_THREADS=$THREADS /usr/bin/python3 "$HERE/bench_models_ref.py" "$REF" "$name" "$THREADS" "$WARMUP" "$REPEATS" -- $flags >> "$OUT" 2> "$OUT.err" \
           || { cat "$OUT.err" >&2; exit 1; }  # the reference's construction chatter only on failure
       fi
     done
