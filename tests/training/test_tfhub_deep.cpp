@@ -52,6 +52,14 @@ std::vector<DeepCase> deep_cases() {
   return out;
 }
 
+// The cases that have the optional file `file` (hf, float64, hf_tables).
+std::vector<DeepCase> deep_cases_with(fs::path DeepCase::*file) {
+  std::vector<DeepCase> out;
+  for (const auto& c : deep_cases())
+    if (!(c.*file).empty()) out.push_back(c);
+  return out;
+}
+
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
 struct Samples {
@@ -216,9 +224,7 @@ TEST_CASE("tfhub-convert: BigGAN-deep modules with their BN tables give Hugging 
 // machine they differ from themselves by up to 1.1e-5 —; ours 3.9e-6, 9.6e-6, 1.1e-5, 1.7e-5), so two
 // float32 runs may differ by 2e-5 where the float64 computations agree to 5e-14.
 TEST_CASE("tfhub-convert: BigGAN-deep in float64 computes Hugging Face's float64 images", "[tfhub][deep]") {
-  std::vector<DeepCase> cases;
-  for (const auto& c : deep_cases())
-    if (!c.float64.empty()) cases.push_back(c);
+  const auto cases = deep_cases_with(&DeepCase::float64);
   if (cases.empty()) {
     BIGGAN_SKIP("no float64-deep-* images beside a BigGAN-deep fixture module (tests/fixtures has one)");
     return;
@@ -251,9 +257,7 @@ TEST_CASE("tfhub-convert: BigGAN-deep in float64 computes Hugging Face's float64
 }
 
 TEST_CASE("tfhub-convert: Hugging Face's BigGAN-deep directory gives the module's folder", "[tfhub][deep]") {
-  std::vector<DeepCase> cases;
-  for (const auto& c : deep_cases())
-    if (!c.hf.empty()) cases.push_back(c);
+  const auto cases = deep_cases_with(&DeepCase::hf);
   if (cases.empty()) {
     BIGGAN_SKIP("no hf-deep-* directory beside a BigGAN-deep fixture module (the shared fixtures have one)");
     return;
@@ -286,9 +290,7 @@ TEST_CASE("tfhub-convert: Hugging Face's BigGAN-deep directory gives the module'
 }
 
 TEST_CASE("tfhub-convert: Hugging Face's .bin tables (numpy arrays) give the folder the HDF5 tables give", "[tfhub][deep]") {
-  std::vector<DeepCase> cases;
-  for (const auto& c : deep_cases())
-    if (!c.hf_tables.empty()) cases.push_back(c);
+  const auto cases = deep_cases_with(&DeepCase::hf_tables);
   if (cases.empty()) {
     BIGGAN_SKIP("no bn_stats-deep-*.bin beside a BigGAN-deep fixture module (tests/fixtures has one)");
     return;
