@@ -96,7 +96,7 @@ torch::Tensor parse_npy(const std::string& b, const std::string& what) {
   auto end = h.find(h[p], p + 1);
   if (end == std::string::npos) throw input_error(what, "npy: bad descr");
   const std::string descr = h.substr(p + 1, end - p - 1);
-  numpy_scalar_type(descr, what);  // before the rest of the header: its first error is the dtype's
+  dtype_info(descr, what);  // before the rest of the header: its first error is the dtype's
 
   p = value_of(h, "fortran_order", what);
   bool fortran = h.compare(p, 4, "True") == 0;
@@ -108,10 +108,6 @@ torch::Tensor parse_npy(const std::string& b, const std::string& what) {
   const std::vector<int64_t> shape = parse_shape(h, value_of(h, "shape", what), what);
   const size_t data_start = hstart + hlen;
   return numpy_array(descr, shape, fortran, b.data() + data_start, b.size() - data_start, what);
-}
-
-c10::ScalarType numpy_scalar_type(const std::string& descr, const std::string& what) {
-  return dtype_info(descr, what).type;
 }
 
 torch::Tensor numpy_array(const std::string& descr, const std::vector<int64_t>& shape, bool fortran, const char* data,

@@ -33,8 +33,6 @@ std::string npy_header(c10::ScalarType dtype, c10::IntArrayRef shape);
 // torch file may pickle (serialization/pickle.cpp).
 torch::Tensor numpy_array(const std::string& descr, const std::vector<int64_t>& shape, bool fortran, const char* data,
                           size_t nbytes, const std::string& what);
-// The tensor dtype of a numpy descr (as numpy_array takes it); a clear error naming `what` otherwise.
-c10::ScalarType numpy_scalar_type(const std::string& descr, const std::string& what);
 
 // Single .npy files.
 torch::Tensor load_npy(const std::string& path);
