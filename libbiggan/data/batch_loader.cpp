@@ -42,7 +42,10 @@ BatchLoader::BatchLoader(std::shared_ptr<const HDF5Dataset> data, torch::Tensor 
   auto table = reference_normalize_table();
   std::copy(table.begin(), table.end(), lut_);
   try {
-    for (int t = 0; t < opt_.threads; ++t) threads_.emplace_back([this] { worker(); });
+    for (int t = 0; t < opt_.threads; ++t) {
+      std::function<void()> body = [this] { worker(); };
+      threads_.push_back(opt_.start_thread ? opt_.start_thread(std::move(body)) : std::thread(std::move(body)));
+    }
   } catch (...) {
     // The destructor does not run for a constructor that throws: stop and join the threads already
     // started here, or their std::thread destructors would call std::terminate.

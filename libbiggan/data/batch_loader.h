@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,6 +46,10 @@ struct LoaderOptions {
   int threads = 2;              // background workers (>= 1)
   int prefetch = 4;             // batches ready or in preparation (>= 1)
   bool pin_memory = true;       // only takes effect when torch::cuda::is_available()
+  // How a worker thread is started; empty: std::thread. A test passes one that throws as the OS
+  // does when it refuses a thread (std::system_error), since that refusal cannot be provoked the
+  // same way in every sandbox (some do not enforce RLIMIT_NPROC).
+  std::function<std::thread(std::function<void()>)> start_thread;
 };
 
 class BatchLoader {
