@@ -9,7 +9,83 @@ namespace biggan {
 Adam::Adam(std::vector<torch::Tensor> params, AdamOptions options)
     : params_(std::move(params)), state_(params_.size()), options_(options) {}
 
+namespace {
+// Whether `t` is the contiguous view of `flat` that starts `offset` elements into it.
+bool is_view_at(const torch::Tensor& t, const torch::Tensor& flat, int64_t offset) {
+  return t.defined() && t.scalar_type() == flat.scalar_type() && t.is_contiguous() &&
+         t.storage().unsafeGetStorageImpl() == flat.storage().unsafeGetStorageImpl() &&
+         t.storage_offset() == flat.storage_offset() + offset;
+}
+}  // namespace
+
+bool Adam::grads_are_flat() const {
+  if (!flat_grad_.defined()) return false;
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (!is_view_at(params_[i].grad(), flat_grad_, offset_[i])) return false;
+  return true;
+}
+
+bool Adam::flat_buffers_valid() const {
+  if (!flat_param_.defined()) return false;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const auto& st = state_[i];
+    if (!st.initialized || st.step != state_[0].step || !is_view_at(params_[i], flat_param_, offset_[i]) ||
+        !is_view_at(params_[i].grad(), flat_grad_, offset_[i]) || !is_view_at(st.exp_avg, flat_avg_, offset_[i]) ||
+        !is_view_at(st.exp_avg_sq, flat_avg_sq_, offset_[i]))
+      return false;
+  }
+  return true;
+}
+
+bool Adam::build_flat_buffers() {
+  flat_param_ = flat_grad_ = flat_avg_ = flat_avg_sq_ = torch::Tensor();
+  if (!flat_enabled_ || params_.empty() || !params_[0].is_floating_point()) return false;
+  const auto& p0 = params_[0];
+  offset_.assign(params_.size(), 0);
+  int64_t total = 0;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const auto& p = params_[i];
+    const auto g = p.grad();
+    // One dtype and device, dense, every gradient there, and the moments all fresh or all as old.
+    if (p.scalar_type() != p0.scalar_type() || p.device() != p0.device() || !p.is_contiguous() ||
+        !g.defined() || g.sizes() != p.sizes() || g.scalar_type() != p.scalar_type() ||
+        state_[i].initialized != state_[0].initialized || state_[i].step != state_[0].step)
+      return false;
+    offset_[i] = total;
+    total += p.numel();
+  }
+  auto concatenated = [&](auto&& part) {
+    std::vector<torch::Tensor> parts;
+    parts.reserve(params_.size());
+    for (size_t i = 0; i < params_.size(); ++i) parts.push_back(part(i).reshape({-1}));
+    return torch::cat(parts);
+  };
+  flat_param_ = concatenated([&](size_t i) { return params_[i].detach(); });
+  flat_grad_ = concatenated([&](size_t i) { return params_[i].grad(); });
+  if (state_[0].initialized) {
+    flat_avg_ = concatenated([&](size_t i) { return state_[i].exp_avg; });
+    flat_avg_sq_ = concatenated([&](size_t i) { return state_[i].exp_avg_sq; });
+  } else {
+    flat_avg_ = torch::zeros({total}, flat_param_.options());
+    flat_avg_sq_ = torch::zeros({total}, flat_param_.options());
+  }
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto& p = params_[i];
+    auto view = [&](const torch::Tensor& flat) { return flat.narrow(0, offset_[i], p.numel()).view(p.sizes()); };
+    p.set_data(view(flat_param_));  // the module's own parameter tensor, now stored in the buffer
+    p.mutable_grad() = view(flat_grad_);
+    state_[i].exp_avg = view(flat_avg_);
+    state_[i].exp_avg_sq = view(flat_avg_sq_);
+    state_[i].initialized = true;
+  }
+  return true;
+}
+
 void Adam::zero_grad() {
+  if (grads_are_flat()) {
+    flat_grad_.zero_();
+    return;
+  }
   for (auto& p : params_) {
     auto& g = p.mutable_grad();
     if (g.defined()) {
@@ -21,31 +97,49 @@ void Adam::zero_grad() {
 
 void Adam::step() {
   torch::NoGradGuard no_grad;
-  const double beta1 = options_.beta1, beta2 = options_.beta2;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    auto& p = params_[i];
-    auto grad = p.grad();
-    if (!grad.defined()) continue;
-    auto& st = state_[i];
-    if (!st.initialized) {
-      st.step = torch::zeros({}, torch::kFloat32);
-      st.exp_avg = torch::zeros_like(p, torch::MemoryFormat::Preserve);
-      st.exp_avg_sq = torch::zeros_like(p, torch::MemoryFormat::Preserve);
-      st.initialized = true;
-    }
-    st.step += 1;
-    if (options_.weight_decay != 0) grad = grad.add(p, options_.weight_decay);
-    // The same ops in the same order as torch/optim/adam.py (_single_tensor_adam), scalars in double.
-    st.exp_avg.mul_(beta1).add_(grad, 1 - beta1);
-    st.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-    const double step = st.step.item<float>();
-    const double bias_correction1 = 1 - std::pow(beta1, step);
-    const double bias_correction2 = 1 - std::pow(beta2, step);
-    const double step_size = options_.lr / bias_correction1;
-    const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-    auto denom = (st.exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(options_.eps);
-    p.addcdiv_(st.exp_avg, denom, -step_size);
+  flat_used_ = flat_enabled_ && (flat_buffers_valid() || build_flat_buffers());
+  if (!flat_used_) {
+    for (size_t i = 0; i < params_.size(); ++i) step_one(i);
+    return;
   }
+  const double beta1 = options_.beta1, beta2 = options_.beta2;
+  for (auto& st : state_) st.step += 1;
+  auto grad = flat_grad_;
+  if (options_.weight_decay != 0) grad = grad.add(flat_param_, options_.weight_decay);
+  // step_one's ops on all parameters at once.
+  flat_avg_.mul_(beta1).add_(grad, 1 - beta1);
+  flat_avg_sq_.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+  const double step = state_[0].step;
+  const double step_size = options_.lr / (1 - std::pow(beta1, step));
+  const double bias_correction2_sqrt = std::sqrt(1 - std::pow(beta2, step));
+  auto denom = (flat_avg_sq_.sqrt() / bias_correction2_sqrt).add_(options_.eps);
+  flat_param_.addcdiv_(flat_avg_, denom, -step_size);
+}
+
+void Adam::step_one(size_t i) {
+  const double beta1 = options_.beta1, beta2 = options_.beta2;
+  auto& p = params_[i];
+  auto grad = p.grad();
+  if (!grad.defined()) return;
+  auto& st = state_[i];
+  if (!st.initialized) {
+    st.step = 0;
+    st.exp_avg = torch::zeros_like(p, torch::MemoryFormat::Preserve);
+    st.exp_avg_sq = torch::zeros_like(p, torch::MemoryFormat::Preserve);
+    st.initialized = true;
+  }
+  st.step += 1;
+  if (options_.weight_decay != 0) grad = grad.add(p, options_.weight_decay);
+  // The same ops in the same order as torch/optim/adam.py (_single_tensor_adam), scalars in double.
+  st.exp_avg.mul_(beta1).add_(grad, 1 - beta1);
+  st.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+  const double step = st.step;
+  const double bias_correction1 = 1 - std::pow(beta1, step);
+  const double bias_correction2 = 1 - std::pow(beta2, step);
+  const double step_size = options_.lr / bias_correction1;
+  const double bias_correction2_sqrt = std::sqrt(bias_correction2);
+  auto denom = (st.exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(options_.eps);
+  p.addcdiv_(st.exp_avg, denom, -step_size);
 }
 
 c10::IValue Adam::state_dict() const {
@@ -53,7 +147,7 @@ c10::IValue Adam::state_dict() const {
   for (size_t i = 0; i < state_.size(); ++i) {
     if (!state_[i].initialized) continue;
     c10::impl::GenericDict s(c10::StringType::get(), c10::AnyType::get());
-    s.insert("step", state_[i].step.clone());
+    s.insert("step", torch::full({}, state_[i].step, torch::kFloat32));
     s.insert("exp_avg", state_[i].exp_avg.clone());
     s.insert("exp_avg_sq", state_[i].exp_avg_sq.clone());
     state.insert(static_cast<int64_t>(i), s);
@@ -141,7 +235,7 @@ void Adam::load_state_dict(const c10::IValue& sd, const std::string& source) {
     auto& st = fresh[i];
     const auto& step = member(s, "step", source);
     double step_value = step.isTensor() ? step.toTensor().item<double>() : number(step, "step", source);
-    st.step = torch::full({}, step_value, torch::kFloat32);
+    st.step = static_cast<float>(step_value);  // torch 1.13 keeps it as a float32 tensor
     st.exp_avg = tensor("exp_avg");
     st.exp_avg_sq = tensor("exp_avg_sq");
     st.initialized = true;
