@@ -95,6 +95,16 @@ StateDict clone_state_dict(const StateDict& sd) {
   return out;
 }
 
+StateDict with_own_storages(const StateDict& sd) {
+  StateDict out;
+  for (const auto& item : sd) {
+    const auto& t = item.value();
+    const bool in_larger_buffer = t.defined() && t.storage().nbytes() > size_t(t.numel()) * t.element_size();
+    out.insert(item.key(), in_larger_buffer ? t.detach().clone() : t);
+  }
+  return out;
+}
+
 void load_state_dict(torch::nn::Module& module, const StateDict& sd, const std::string& source,
                      const StateDictLoadOptions& options) {
   StateDict own = state_dict(module);

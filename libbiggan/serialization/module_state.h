@@ -18,6 +18,11 @@ StateDict state_dict(const torch::nn::Module& module);
 // Deep copy (detached clones), e.g. to snapshot a model before a step.
 StateDict clone_state_dict(const StateDict& sd);
 
+// The same tensors, but each one that is a view into a larger buffer (training's flat Adam and EMA
+// buffers) replaced by a copy of its own: what a save of the module holds, one storage per tensor
+// as the reference's files do, not the whole buffer (torch files keep views' sharing).
+StateDict with_own_storages(const StateDict& sd);
+
 // What a network's files may differ in from its module, beyond the strict rule (same keys).
 struct StateDictLoadOptions {
   // Module tensors a file may lack (they are left as they are), e.g. BatchNorm's

@@ -199,14 +199,7 @@ StateDict to_state_dict(const c10::IValue& value, const std::string& what) {
 
 c10::IValue to_ivalue(const StateDict& sd) {
   c10::impl::GenericDict d(c10::StringType::get(), c10::TensorType::get());
-  for (const auto& item : sd) {
-    // One storage per tensor, as torch.save writes a (tie-free) module's state dict: a tensor that
-    // is a view into a larger buffer (Adam's and the EMA's flat training buffers) is written as a
-    // copy of itself, not with the whole buffer.
-    const auto& t = item.value();
-    const bool in_larger_buffer = t.defined() && t.storage().nbytes() > size_t(t.numel()) * t.element_size();
-    d.insert(item.key(), in_larger_buffer ? t.detach().clone() : t);
-  }
+  for (const auto& item : sd) d.insert(item.key(), item.value());
   return d;
 }
 

@@ -34,9 +34,9 @@ std::vector<torch::Tensor> Gan::D_parameters() const { return D->parameters(true
 
 WeightsFolderContents Gan::to_weights(const TrainState& state) const {
   WeightsFolderContents w;
-  w.G = state_dict(*G);
-  w.D = state_dict(*D);
-  if (G_ema) w.G_ema = state_dict(*G_ema);
+  w.G = with_own_storages(state_dict(*G));
+  w.D = with_own_storages(state_dict(*D));
+  if (G_ema) w.G_ema = with_own_storages(state_dict(*G_ema));
   w.G_optim = G_optim->state_dict();
   w.D_optim = D_optim->state_dict();
   w.state = state;

@@ -190,16 +190,26 @@ TEST_CASE("killing gan-train during saves never leaves an unloadable weights fol
   REQUIRE(std::filesystem::exists(tool));
   test::TempDir tmp;
   auto args = small_run_args(tmp.path, {"--total_itr", "100000", "--save_every", "1", "--threads", "1"});
-  std::string cmdline = "timeout -s KILL ";
   std::string base = tool.string();
   for (const auto& a : args) base += " '" + a + "'";
   base += " >/dev/null 2>&1";
   std::string name = experiment_name_from_config(parse_train_command(args).config);
+  const auto folder = tmp.path / "weights" / name;
+  const auto marker = tmp.path / "started", script = tmp.path / "kill.sh";
   int64_t last_itr = 0;
-  for (const char* delay : {"2.3", "3.1", "2.7"}) {
-    std::cout << "kill after " << delay << " s\n";
-    std::system((cmdline + delay + " " + base).c_str());
-    auto w = load_weights_folder(tmp.path / "weights" / name, "", {"G", "D", "G_ema", "G_optim", "D_optim", "state_dict"});
+  for (const char* delay : {"0.3", "1.1", "0.7"}) {
+    // The kill lands a set time after this run's first save (it saves every iteration from then
+    // on), not a set time after its start, which a loaded machine stretches past the first save.
+    std::cout << "kill " << delay << " s after this run's first save\n";
+    std::ofstream(script) << "touch '" << marker.string() << "'\n"
+                          << base << " &\npid=$!\nn=0\n"
+                          << "until [ '" << (folder / "state_dict.pth").string() << "' -nt '" << marker.string()
+                          << "' ] || [ $n -ge 1800 ]; do sleep 0.1; n=$((n + 1)); done\n"
+                          << "sleep " << delay << "\nkill -9 $pid\nwait $pid\n[ $n -lt 1800 ]\n";
+    const int status = std::system(("bash '" + script.string() + "'").c_str());
+    INFO("no save within 180 s of the start");
+    REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    auto w = load_weights_folder(folder, "", {"G", "D", "G_ema", "G_optim", "D_optim", "state_dict"});
     CHECK(w.state->itr >= 1);
     last_itr = w.state->itr;
     // Every tensor file is complete: the state's config builds a model that takes the weights.
