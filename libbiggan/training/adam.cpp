@@ -2,21 +2,13 @@
 
 #include <cmath>
 
+#include "libbiggan/training/flat_buffer.h"
 #include "libbiggan/util/error.h"
 
 namespace biggan {
 
 Adam::Adam(std::vector<torch::Tensor> params, AdamOptions options)
     : params_(std::move(params)), state_(params_.size()), options_(options) {}
-
-namespace {
-// Whether `t` is the contiguous view of `flat` that starts `offset` elements into it.
-bool is_view_at(const torch::Tensor& t, const torch::Tensor& flat, int64_t offset) {
-  return t.defined() && t.scalar_type() == flat.scalar_type() && t.is_contiguous() &&
-         t.storage().unsafeGetStorageImpl() == flat.storage().unsafeGetStorageImpl() &&
-         t.storage_offset() == flat.storage_offset() + offset;
-}
-}  // namespace
 
 bool Adam::grads_are_flat() const {
   if (!flat_grad_.defined()) return false;
@@ -39,7 +31,7 @@ bool Adam::flat_buffers_valid() const {
 
 bool Adam::build_flat_buffers() {
   flat_param_ = flat_grad_ = flat_avg_ = flat_avg_sq_ = torch::Tensor();
-  if (!flat_enabled_ || params_.empty() || !params_[0].is_floating_point()) return false;
+  if (params_.empty() || !params_[0].is_floating_point()) return false;
   const auto& p0 = params_[0];
   offset_.assign(params_.size(), 0);
   int64_t total = 0;
@@ -54,30 +46,29 @@ bool Adam::build_flat_buffers() {
     offset_[i] = total;
     total += p.numel();
   }
-  auto concatenated = [&](auto&& part) {
-    std::vector<torch::Tensor> parts;
-    parts.reserve(params_.size());
-    for (size_t i = 0; i < params_.size(); ++i) parts.push_back(part(i).reshape({-1}));
-    return torch::cat(parts);
-  };
-  flat_param_ = concatenated([&](size_t i) { return params_[i].detach(); });
-  flat_grad_ = concatenated([&](size_t i) { return params_[i].grad(); });
-  if (state_[0].initialized) {
-    flat_avg_ = concatenated([&](size_t i) { return state_[i].exp_avg; });
-    flat_avg_sq_ = concatenated([&](size_t i) { return state_[i].exp_avg_sq; });
-  } else {
-    flat_avg_ = torch::zeros({total}, flat_param_.options());
-    flat_avg_sq_ = torch::zeros({total}, flat_param_.options());
-  }
+  std::vector<torch::Tensor> grads, avgs, avg_sqs;
   for (size_t i = 0; i < params_.size(); ++i) {
-    auto& p = params_[i];
-    auto view = [&](const torch::Tensor& flat) { return flat.narrow(0, offset_[i], p.numel()).view(p.sizes()); };
-    p.set_data(view(flat_param_));  // the module's own parameter tensor, now stored in the buffer
-    p.mutable_grad() = view(flat_grad_);
-    state_[i].exp_avg = view(flat_avg_);
-    state_[i].exp_avg_sq = view(flat_avg_sq_);
-    state_[i].initialized = true;
+    auto& st = state_[i];
+    if (!st.initialized) {
+      st.exp_avg = torch::zeros_like(params_[i]);
+      st.exp_avg_sq = torch::zeros_like(params_[i]);
+      st.initialized = true;
+    }
+    grads.push_back(params_[i].grad());
+    avgs.push_back(st.exp_avg);
+    avg_sqs.push_back(st.exp_avg_sq);
   }
+  // The parameters stay the module's own tensors, now stored in the buffer; the gradients and
+  // moments are replaced by views.
+  flat_param_ = gather_into_one_buffer(params_);
+  auto install = [&](const std::vector<torch::Tensor>& parts, auto&& put) {
+    auto flat = concatenate_as_views(parts);
+    for (size_t i = 0; i < params_.size(); ++i) put(i, flat.views[i]);
+    return flat.buffer;
+  };
+  flat_grad_ = install(grads, [&](size_t i, const torch::Tensor& v) { params_[i].mutable_grad() = v; });
+  flat_avg_ = install(avgs, [&](size_t i, const torch::Tensor& v) { state_[i].exp_avg = v; });
+  flat_avg_sq_ = install(avg_sqs, [&](size_t i, const torch::Tensor& v) { state_[i].exp_avg_sq = v; });
   return true;
 }
 

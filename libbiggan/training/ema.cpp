@@ -1,37 +1,9 @@
 #include "libbiggan/training/ema.h"
 
+#include "libbiggan/training/flat_buffer.h"
 #include "libbiggan/util/error.h"
 
 namespace biggan {
-
-namespace {
-
-// Moves `tensors` into one new buffer, in order; each keeps its values and becomes a view of it.
-void gather_into_one_buffer(const std::vector<torch::Tensor>& tensors) {
-  if (tensors.size() < 2) return;
-  std::vector<torch::Tensor> parts;
-  for (const auto& t : tensors) parts.push_back(t.detach().reshape({-1}));
-  auto buffer = torch::cat(parts);
-  int64_t offset = 0;
-  for (auto t : tensors) {
-    t.set_data(buffer.narrow(0, offset, t.numel()).view(t.sizes()));
-    offset += t.numel();
-  }
-}
-
-// Whether `b` starts where `a` ends in the same buffer.
-bool follows(const torch::Tensor& a, const torch::Tensor& b) {
-  return a.scalar_type() == b.scalar_type() && a.is_contiguous() && b.is_contiguous() &&
-         a.storage().unsafeGetStorageImpl() == b.storage().unsafeGetStorageImpl() &&
-         b.storage_offset() == a.storage_offset() + a.numel();
-}
-
-// `first` and the `numel` elements after it, flat.
-torch::Tensor span_from(const torch::Tensor& first, int64_t numel) {
-  return torch::empty({0}, first.options()).set_(first.storage(), first.storage_offset(), {numel}, {1});
-}
-
-}  // namespace
 
 Ema::Ema(torch::nn::Module& source, torch::nn::Module& target, double decay, int64_t start_itr,
          bool copy_now)
