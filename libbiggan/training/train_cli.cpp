@@ -25,6 +25,8 @@ const OwnFlag kOwnFlags[] = {
     {"data_path", true, "the HDF5 training file (default: <data_root>/ILSVRC<res>.hdf5 as the reference)"},
     {"flags-file", true, "read reference flags from a recipe file (pipelines/*.flags); later flags override"},
     {"total_itr", true, "stop after this iteration (default: run num_epochs)"},
+    {"lr_decay_start", true, "from this iteration on, G's and D's learning rates fall linearly to 0 at --total_itr\n"
+                             "      (needs --total_itr; default: constant rates, as the reference)"},
     {"n_classes", true, "number of classes (default: from the data set name, else from the data file)"},
     {"resume_from", true, "fine-tune: a new run starting from this weights folder's tensors that fit (with\n"
                           "      another --n_classes the class embeddings are re-initialised; see docs/fine-tuning.md)"},
@@ -124,6 +126,7 @@ void apply_own_flag(TrainCommand& cmd, ParsedFlags& parsed, const std::string& n
     auto from_file = read_flags_file(value);
     parsed.reference.insert(parsed.reference.begin(), from_file.begin(), from_file.end());
   } else if (n == "total_itr") cmd.options.total_itr = own_flag_int(n, value);
+  else if (n == "lr_decay_start") cmd.options.lr_decay_start = own_flag_int(n, value);
   else if (n == "n_classes") parsed.n_classes_text = value;
   else if (n == "resume_from") cmd.options.resume_from = value;
   else if (n == "classifier") cmd.classifier = value;
@@ -242,6 +245,12 @@ void validate_metrics(const TrainCommand& cmd) {
 // Every setting checked before the trainer creates a folder or writes a log.
 void validate_command(TrainCommand& cmd) {
   if (cmd.options.total_itr < 0) throw Error("--total_itr must be >= 0");
+  if (cmd.options.lr_decay_start != -1 &&
+      (cmd.options.total_itr == 0 || cmd.options.lr_decay_start < 0 ||
+       cmd.options.lr_decay_start >= cmd.options.total_itr))
+    throw Error("--lr_decay_start " + std::to_string(cmd.options.lr_decay_start) +
+                (cmd.options.total_itr == 0 ? " needs --total_itr (the iteration where the rates reach 0)"
+                                            : " must lie in [0, --total_itr " + std::to_string(cmd.options.total_itr) + ")"));
   if (cmd.options.stop_on_collapse && !cmd.options.watch_collapse)
     throw Error("--stop_on_collapse needs the collapse watchdog, which --no_collapse_watch turns off");
   CollapseWatchdog check(cmd.options.collapse);  // thresholds out of range: the error, before anything is written

@@ -30,6 +30,9 @@ namespace biggan {
 struct TrainerOptions {
   std::string data_path;     // the HDF5 training file
   int64_t total_itr = 0;     // stop after this iteration (0: run num_epochs)
+  // From this iteration on, G's and D's learning rates fall linearly to 0 at total_itr (-1: constant
+  // rates, as the reference). Set by the iteration alone, so a resumed run follows the same schedule.
+  int64_t lr_decay_start = -1;
   bool progress = false;     // one-line progress on stderr
   int loader_threads = 2;
   torch::Device device = torch::kCPU;  // where G, D and the training step live (the data stays on the CPU)
@@ -81,6 +84,7 @@ class Trainer {
 
  private:
   torch::Tensor epoch_order(bool resume_this_epoch, int64_t loader_start_itr, data::LoaderOptions& lo);
+  void set_learning_rates();  // --lr_decay_start: this iteration's rates
   void train_iteration(const data::Batch& batch, ProgressMeter& meter);
   void save(bool with_copy);
   void test();

@@ -313,3 +313,48 @@ TEST_CASE("a collapse is logged, the save before it kept as precollapse, and --s
   CHECK_THROWS_WITH(parse_train_command(small_run_args(tmp.path, {"--stop_on_collapse", "--no_collapse_watch"})),
                     Catch::Contains("--no_collapse_watch"));
 }
+
+TEST_CASE("--lr_decay_start lowers both learning rates linearly to the last iteration") {
+  std::cout << "lr decay case\n";
+  torch::set_num_threads(2);
+  const std::vector<std::string> all = {"G", "D", "G_ema", "G_optim", "D_optim", "state_dict"};
+  auto lr_of = [](const c10::IValue& optim) {
+    return optim.toGenericDict().at("param_groups").toListRef()[0].toGenericDict().at("lr").toDouble();
+  };
+  auto run = [&](const std::filesystem::path& root, std::vector<std::string> extra) {
+    auto cmd = parse_train_command(small_run_args(root, extra));
+    Trainer trainer(cmd.config, cmd.options);
+    trainer.run();
+    return load_weights_folder(trainer.paths().weights, "", all);
+  };
+  SECTION("the rates are used, not only saved") {
+    // One iteration decaying from 0 to 1 runs at half the rates: the same step as half the rates set.
+    test::TempDir a, b;
+    auto decayed = run(a.path, {"--total_itr", "1", "--lr_decay_start", "0"});
+    auto halved = run(b.path, {"--total_itr", "1", "--G_lr", "5e-5", "--D_lr", "2e-4"});
+    check_equal_state(decayed.G, halved.G, "G");
+    check_equal_state(decayed.D, halved.D, "D");
+    CHECK(lr_of(decayed.G_optim) == 1e-4 * 0.5);
+    CHECK(lr_of(decayed.D_optim) == 4e-4 * 0.5);
+  }
+  SECTION("the schedule follows the iteration and --total_itr") {
+    // 5 iterations, decay from 2: itr 1-2 at full rates, then 3/4, 2/4, 1/4 of them.
+    test::TempDir a;
+    auto first = run(a.path, {"--total_itr", "3", "--lr_decay_start", "2", "--save_every", "100"});
+    CHECK(lr_of(first.G_optim) == Approx(1e-4 * 1 / 2.0));  // its own end: 3 iterations, decay from 2
+    test::TempDir b;
+    auto whole = run(b.path, {"--total_itr", "5", "--lr_decay_start", "2"});
+    CHECK(lr_of(whole.G_optim) == Approx(1e-4 / 4));
+    CHECK(lr_of(whole.D_optim) == Approx(4e-4 / 4));
+  }
+  SECTION("bad settings are refused before anything is written") {
+    test::TempDir a;
+    CHECK_THROWS_WITH(parse_train_command(small_run_args(a.path, {"--lr_decay_start", "5"})),
+                      Catch::Contains("--lr_decay_start 5 needs --total_itr"));
+    CHECK_THROWS_WITH(parse_train_command(small_run_args(a.path, {"--total_itr", "5", "--lr_decay_start", "5"})),
+                      Catch::Contains("must lie in [0, --total_itr 5)"));
+    CHECK_THROWS_WITH(parse_train_command(small_run_args(a.path, {"--total_itr", "5", "--lr_decay_start", "x"})),
+                      Catch::Contains("--lr_decay_start"));
+    CHECK(!std::filesystem::exists(a.path / "weights"));
+  }
+}
