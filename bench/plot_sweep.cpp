@@ -18,7 +18,7 @@ namespace {
 
 struct Curve {
   std::string name;
-  std::vector<double> minutes, accuracy, fid;
+  std::vector<double> itr, minutes, accuracy, fid;
 };
 
 // name, itr, minutes, accuracy, weakest_class, classifier_FID, FID/floor: one header line, then a
@@ -39,6 +39,7 @@ Curve read_curve(const std::string& path) {
         !std::isfinite(minutes))
       throw Error(path + ": line " + std::to_string(n) + " is not name, itr, minutes, accuracy, weakest, FID");
     c.name = name;
+    c.itr.push_back(itr);
     c.minutes.push_back(minutes);
     c.accuracy.push_back(accuracy);
     c.fid.push_back(fid);
@@ -50,23 +51,29 @@ Curve read_curve(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::fprintf(argc < 3 ? stderr : stdout,
-                 "usage: plot_sweep OUT_PREFIX CURVE.tsv [CURVE.tsv ...]\n"
+  // --by-iteration: against iterations, for points trained on different days (a point's scores
+  // per iteration are exact, its minutes only as steady as the machine).
+  const bool by_iteration = argc > 1 && std::string(argv[1]) == "--by-iteration";
+  const int first = by_iteration ? 2 : 1;
+  if (argc < first + 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    const bool asked = argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h");
+    std::fprintf(asked ? stdout : stderr,
+                 "usage: plot_sweep [--by-iteration] OUT_PREFIX CURVE.tsv [CURVE.tsv ...]\n"
                  "Draws OUT_PREFIX_fid.png (classifier-FID, log scale) and OUT_PREFIX_accuracy.png against\n"
-                 "minutes of training, one line per sweep point (bench/sweep_recipe.sh's curve.tsv).\n");
-    return argc < 3 ? 2 : 0;
+                 "minutes of training (or iterations), one line per sweep point (bench/sweep_recipe.sh's curve.tsv).\n");
+    return asked ? 0 : 2;
   }
   try {
     std::vector<PlotSeries> fid, accuracy;
-    for (int i = 2; i < argc; ++i) {
+    for (int i = first + 1; i < argc; ++i) {
       const auto c = read_curve(argv[i]);
-      fid.push_back({c.name, c.minutes, c.fid});
-      accuracy.push_back({c.name, c.minutes, c.accuracy});
+      const auto& x = by_iteration ? c.itr : c.minutes;
+      fid.push_back({c.name, x, c.fid});
+      accuracy.push_back({c.name, x, c.accuracy});
     }
-    const std::string prefix = argv[1];
+    const std::string prefix = argv[first];
     PlotOptions o;
-    o.x_label = "minutes of training";
+    o.x_label = by_iteration ? "iteration" : "minutes of training";
     o.title = "classifier-FID of G_ema's samples (log scale; lower is better)";
     o.y_label = "classifier-FID";
     o.log_y = true;
