@@ -201,17 +201,18 @@ torch::Tensor Trainer::epoch_order(bool resume_this_epoch, int64_t loader_start_
   return order;
 }
 
-// One training iteration on `batch`: the step, its logs, SVs, progress, and saving / testing when due.
+// --lr_decay_start: the rates of the iteration about to run (state_.itr), from the iteration alone.
 void Trainer::set_learning_rates() {
   // Iteration itr runs at (total - itr + 1) / (total - start + 1) of the configured rates once past
   // the start: just under 1 at start + 1, 1 / (total - start + 1) at the last iteration.
   const int64_t start = options_.lr_decay_start, total = options_.total_itr;
   const double factor =
-      state_.itr <= start ? 1.0 : static_cast<double>(std::max<int64_t>(total - state_.itr + 1, 0)) / (total - start + 1);
+      state_.itr <= start ? 1.0 : static_cast<double>(total - state_.itr + 1) / (total - start + 1);  // itr <= total
   gan_.G_optim->options().lr = config_.G_lr * factor;
   gan_.D_optim->options().lr = config_.D_lr * factor;
 }
 
+// One training iteration on `batch`: the step, its logs, SVs, progress, and saving / testing when due.
 void Trainer::train_iteration(const data::Batch& batch, ProgressMeter& meter) {
   const auto& c = config_;
   ++state_.itr;
