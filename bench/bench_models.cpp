@@ -99,11 +99,22 @@ void profile_call(const std::string& prefix, const std::string& what, const std:
   call();
 }
 
-Json bench_config(const std::string& name, Amp amp, bool channels_last, int threads, int warmup, int repeats,
+// Our own model options on top of a configuration's reference flags; the variant's label is the
+// amp name followed by "+cl" / "+fold" for each one set.
+struct Speedups {
+  bool channels_last = false;
+  bool fold_resample = false;
+  std::string label(Amp amp) const {
+    return std::string(amp_name(amp)) + (channels_last ? "+cl" : "") + (fold_resample ? "+fold" : "");
+  }
+};
+
+Json bench_config(const std::string& name, Amp amp, const Speedups& speedups, int threads, int warmup, int repeats,
                   const std::string& profile) {
   Config c;
   c.apply_reference_flags(kConfigs.at(name), "bench config " + name);
-  c.channels_last = channels_last;
+  c.channels_last = speedups.channels_last;
+  c.fold_resample = speedups.fold_resample;
   c.derive_from_dataset();
   c.validate_model("bench config " + name);
 
@@ -141,7 +152,7 @@ Json bench_config(const std::string& name, Amp amp, bool channels_last, int thre
   return Json::object()
       .set("impl", Json(std::string("ours")))
       .set("config", Json(name))
-      .set("amp", Json(std::string(amp_name(amp)) + (channels_last ? "+cl" : "")))
+      .set("amp", Json(speedups.label(amp)))
       .set("threads", Json(static_cast<int64_t>(threads)))
       .set("batch", Json(c.batch_size))
       .set("num_D_steps", Json(c.num_D_steps))
@@ -170,6 +181,7 @@ int main(int argc, char** argv) {
     opts.add_options()("config", "c32, c32s, i128 or all", cxxopts::value<std::string>()->default_value("all"))(
         "amp", "off, bf16 (or fp16 on CUDA): autocast as gan-train --amp", cxxopts::value<std::string>()->default_value("off"))(
         "channels-last", "activations channels-last, as gan-train --channels_last")(
+        "fold-resample", "resampling folded into the convolutions, as gan-train --fold_resample")(
         "threads", "intra-op threads", cxxopts::value<int>()->default_value("2"))(
         "warmup", "untimed calls first", cxxopts::value<int>()->default_value("2"))(
         "repeats", "timed calls (the median is reported)", cxxopts::value<int>()->default_value("5"))(
@@ -198,9 +210,13 @@ int main(int argc, char** argv) {
     const int repeats = args["repeats"].as<int>(), warmup = args["warmup"].as<int>();
     if (repeats < 1 || warmup < 0) throw Error("--repeats must be >= 1 and --warmup >= 0");
     const int threads = setup_threads(args["threads"].as<int>());
+    Speedups speedups;
+    speedups.channels_last = args["channels-last"].as<bool>();
+    speedups.fold_resample = args["fold-resample"].as<bool>();
     for (const auto& [name, flags] : kConfigs) {
       if (which != "all" && which != name) continue;
-      std::cout << bench_config(name, amp, args["channels-last"].as<bool>(), threads, warmup, repeats, args["profile"].as<std::string>()).dump() << std::endl;
+      std::cout << bench_config(name, amp, speedups, threads, warmup, repeats, args["profile"].as<std::string>()).dump()
+                << std::endl;
     }
     return kExitOk;
   });

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Benchmark of the models (issues 2, 11): G forward (train / eval mode) and one full training step at
 # the reference's c32 and i128 configurations and c32s (c32 at ch 8, batch 8: overhead-bound), ours
-# (bench_models, in float32 and with --amp bf16) against BigGAN-PyTorch (bench_models_ref.py,
+# (bench_models, in float32 and with --amp bf16, each alone or with our model options: "+cl"
+# channels-last, "+fold" resampling folded into the convolutions) against BigGAN-PyTorch (bench_models_ref.py,
 # imported from REF_DIR, float32) on this machine in the same run, the same thread count and the
 # same reference flags. Prints per configuration and precision our seconds per call, the
 # reference's and the ratio ours / reference, with the range of the timed calls; --json prints the
 # JSON lines instead.
-# Usage: bench/bench_models.sh BUILD_DIR [--configs "c32 c32s i128"] [--amps "off bf16 off+cl bf16+cl"] [--threads 2]
+# Usage: bench/bench_models.sh BUILD_DIR [--configs "c32 c32s i128"] [--amps "off bf16 off+cl bf16+cl+fold"] [--threads 2]
 #          [--warmup 2] [--repeats 5] [--rounds 1] [--ref REF_DIR] [--ref-heap] [--json]
 # Ours keeps freed tensor memory mapped (libbiggan/util/tensor_memory.h; BIGGAN_MALLOC=system in the
 # environment turns that off for ours); --ref-heap gives the reference the same malloc policy through
@@ -53,10 +54,12 @@ for name in $CONFIGS; do
       echo "== $name round $round: $impl ($(cut -d' ' -f1 /proc/loadavg) load)" >&2
       if [ "$impl" = ours ]; then
         for variant in $AMPS; do
-          amp=${variant%+cl}; layout=""
-          [ "$amp" != "$variant" ] && layout=--channels-last
-          # shellcheck disable=SC2086  # an empty layout is no word
-          OMP_NUM_THREADS=$THREADS "$BUILD/bench_models" --config "$name" --amp "$amp" $layout --threads "$THREADS" \
+          # A variant is an amp with our options after it: bf16+cl+fold.
+          amp=${variant%%+*}; speedups=""
+          case "+$variant+" in *+cl+*) speedups="$speedups --channels-last" ;; esac
+          case "+$variant+" in *+fold+*) speedups="$speedups --fold-resample" ;; esac
+          # shellcheck disable=SC2086  # the speedups are words, none is none
+          OMP_NUM_THREADS=$THREADS "$BUILD/bench_models" --config "$name" --amp "$amp" $speedups --threads "$THREADS" \
             --warmup "$WARMUP" --repeats "$REPEATS" >> "$OUT"
         done
       else

@@ -132,7 +132,7 @@ BigGANGeneratorImpl::BigGANGeneratorImpl(const ModelConfig& c)
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (size_t i = 0; i < arch.out_channels.size(); ++i) {
     torch::nn::ModuleList stage;
-    stage->push_back(GBlock(arch.in_channels[i], arch.out_channels[i], conv, bn, arch.resample[i]));
+    stage->push_back(GBlock(arch.in_channels[i], arch.out_channels[i], conv, bn, arch.resample[i], c.fold_resample));
     if (arch.attention[arch.resolution[i]]) stage->push_back(Attention(arch.out_channels[i], conv));
     blocks->push_back(stage);
   }
@@ -168,7 +168,7 @@ BigGANDiscriminatorImpl::BigGANDiscriminatorImpl(const ModelConfig& c)
   for (size_t i = 0; i < arch.out_channels.size(); ++i) {
     torch::nn::ModuleList stage;
     stage->push_back(DBlock(arch.in_channels[i], arch.out_channels[i], conv, c.D_wide,
-                            /*preactivation=*/i > 0, arch.resample[i]));
+                            /*preactivation=*/i > 0, arch.resample[i], c.fold_resample));
     if (arch.attention[arch.resolution[i]]) stage->push_back(Attention(arch.out_channels[i], conv));
     blocks->push_back(stage);
   }

@@ -94,7 +94,7 @@ BigGANDeepGeneratorImpl::BigGANDeepGeneratorImpl(const ModelConfig& c)
       const bool last = d == c.G_depth - 1;
       torch::nn::ModuleList list;
       const int64_t out = d == 0 ? arch.in_channels[i] : arch.out_channels[i];
-      list->push_back(DeepGBlock(arch.in_channels[i], out, conv, bn, arch.resample[i] && last));
+      list->push_back(DeepGBlock(arch.in_channels[i], out, conv, bn, arch.resample[i] && last, 4, c.fold_resample));
       if (last && arch.attention[arch.resolution[i]]) list->push_back(Attention(arch.out_channels[i], conv));
       blocks->push_back(list);
     }

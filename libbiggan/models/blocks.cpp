@@ -1,5 +1,7 @@
 #include "libbiggan/models/blocks.h"
 
+#include "libbiggan/models/folded_resample.h"
+
 namespace biggan {
 namespace F = torch::nn::functional;
 
@@ -16,6 +18,15 @@ torch::Tensor avgpool2(const torch::Tensor& x) { return torch::avg_pool2d(x, {2,
 
 // Every activation the reference offers (relu, inplace_relu, ir) is a ReLU.
 torch::Tensor act(const torch::Tensor& x) { return torch::relu(x); }
+
+// conv(upsample2(x)) and avgpool2(conv(x)) for a block's 3x3 (padding 1) conv, folded
+// (models/folded_resample.h) or as the reference computes them.
+torch::Tensor conv_of_upsampled(WeightLayerImpl& conv, const torch::Tensor& x, bool fold) {
+  return fold ? conv3x3_of_upsampled(x, conv.effective_weight(), conv.bias) : conv.forward(upsample2(x));
+}
+torch::Tensor avgpool_of_conv(WeightLayerImpl& conv, const torch::Tensor& x, bool fold) {
+  return fold ? avgpool_of_conv3x3(x, conv.effective_weight(), conv.bias) : avgpool2(conv.forward(x));
+}
 
 }  // namespace
 
@@ -43,8 +54,12 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
 }
 
 GBlockImpl::GBlockImpl(int64_t in_ch, int64_t out_ch, const ConvFactory& which_conv,
-                       const CCBNFactory& which_bn, bool upsample_)
-    : GBlockBaseImpl("GBlock"), in_channels(in_ch), out_channels(out_ch), upsample(upsample_) {
+                       const CCBNFactory& which_bn, bool upsample_, bool fold_resample_)
+    : GBlockBaseImpl("GBlock"),
+      in_channels(in_ch),
+      out_channels(out_ch),
+      upsample(upsample_),
+      fold_resample(fold_resample_) {
   conv1 = register_module("conv1", which_conv(SNConv2dOptions(in_ch, out_ch, 3).padding(1)));
   conv2 = register_module("conv2", which_conv(SNConv2dOptions(out_ch, out_ch, 3).padding(1)));
   learnable_sc = in_ch != out_ch || upsample;
@@ -56,24 +71,32 @@ GBlockImpl::GBlockImpl(int64_t in_ch, int64_t out_ch, const ConvFactory& which_c
 torch::Tensor GBlockImpl::forward(const torch::Tensor& x_in, const torch::Tensor& y) {
   auto x = x_in;
   auto h = act(bn1->forward(x, y));
-  if (upsample) {
-    h = upsample2(h);
-    x = upsample2(x);
+  if (upsample && fold_resample) {
+    h = conv_of_upsampled(*conv1, h, true);
+    // A 1x1 conv commutes with nearest upsampling: run it on a quarter of the pixels.
+    x = upsample2(conv_sc->forward(x));
+  } else {
+    if (upsample) {
+      h = upsample2(h);
+      x = upsample2(x);
+    }
+    h = conv1->forward(h);
+    if (learnable_sc) x = conv_sc->forward(x);
   }
-  h = conv1->forward(h);
   h = act(bn2->forward(h, y));
   h = conv2->forward(h);
-  if (learnable_sc) x = conv_sc->forward(x);
   return h + x;
 }
 
 DeepGBlockImpl::DeepGBlockImpl(int64_t in_ch, int64_t out_ch, const ConvFactory& which_conv,
-                               const CCBNFactory& which_bn, bool upsample_, int64_t channel_ratio)
+                               const CCBNFactory& which_bn, bool upsample_, int64_t channel_ratio,
+                               bool fold_resample_)
     : GBlockBaseImpl("GBlock"),
       in_channels(in_ch),
       out_channels(out_ch),
       hidden_channels(in_ch / channel_ratio),
-      upsample(upsample_) {
+      upsample(upsample_),
+      fold_resample(fold_resample_) {
   const int64_t hid = hidden_channels;
   conv1 = register_module("conv1", which_conv(SNConv2dOptions(in_ch, hid, 1)));
   conv2 = register_module("conv2", which_conv(SNConv2dOptions(hid, hid, 3).padding(1)));
@@ -91,23 +114,25 @@ torch::Tensor DeepGBlockImpl::forward(const torch::Tensor& x_in, const torch::Te
   h = act(bn2->forward(h, y));
   if (in_channels != out_channels) x = x.slice(1, 0, out_channels);
   if (upsample) {
-    h = upsample2(h);
+    h = conv_of_upsampled(*conv2, h, fold_resample);
     x = upsample2(x);
+  } else {
+    h = conv2->forward(h);
   }
-  h = conv2->forward(h);
   h = conv3->forward(act(bn3->forward(h, y)));
   h = conv4->forward(act(bn4->forward(h, y)));
   return h + x;
 }
 
 DBlockImpl::DBlockImpl(int64_t in_ch, int64_t out_ch, const ConvFactory& which_conv, bool wide,
-                       bool preactivation_, bool downsample_)
+                       bool preactivation_, bool downsample_, bool fold_resample_)
     : DBlockBaseImpl("DBlock"),
       in_channels(in_ch),
       out_channels(out_ch),
       hidden_channels(wide ? out_ch : in_ch),
       preactivation(preactivation_),
-      downsample(downsample_) {
+      downsample(downsample_),
+      fold_resample(fold_resample_) {
   conv1 = register_module("conv1", which_conv(SNConv2dOptions(in_ch, hidden_channels, 3).padding(1)));
   conv2 = register_module("conv2", which_conv(SNConv2dOptions(hidden_channels, out_ch, 3).padding(1)));
   learnable_sc = in_ch != out_ch || downsample;
@@ -115,10 +140,12 @@ DBlockImpl::DBlockImpl(int64_t in_ch, int64_t out_ch, const ConvFactory& which_c
 }
 
 torch::Tensor DBlockImpl::shortcut(torch::Tensor x) {
-  if (preactivation) {
+  if (preactivation && !(fold_resample && downsample)) {
     if (learnable_sc) x = conv_sc->forward(x);
     if (downsample) x = avgpool2(x);
   } else {
+    // Folded: pooling and a 1x1 conv commute (both linear, per pixel / per channel), so pool first
+    // and convolve a quarter of the pixels.
     if (downsample) x = avgpool2(x);
     if (learnable_sc) x = conv_sc->forward(x);
   }
@@ -128,9 +155,8 @@ torch::Tensor DBlockImpl::shortcut(torch::Tensor x) {
 torch::Tensor DBlockImpl::forward(const torch::Tensor& x) {
   // The preactivation is always an out-of-place ReLU in the reference (not the D activation).
   auto h = preactivation ? torch::relu(x) : x;
-  h = conv1->forward(h);
-  h = conv2->forward(act(h));
-  if (downsample) h = avgpool2(h);
+  h = act(conv1->forward(h));
+  h = downsample ? avgpool_of_conv(*conv2, h, fold_resample) : conv2->forward(h);
   return h + shortcut(x);
 }
 

@@ -282,6 +282,7 @@ ModelConfig model_config(const Config& c) {
   m.SN_eps = c.SN_eps;
   m.skip_init = c.skip_init;
   m.channels_last = c.channels_last;
+  m.fold_resample = c.fold_resample;
   m.G_output_channels = c.G_output_channels;
   m.G_output_BN_eps = c.G_output_BN_eps;
   m.G_BN_levels = c.G_BN_levels;

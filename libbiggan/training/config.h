@@ -71,6 +71,7 @@ namespace biggan {
   X(bool, split_D, false, "", "run D separately on fake and real")                                 \
   X(std::string, DiffAugment, "", "", "DiffAugment policy for D's inputs: color,translation,cutout")  \
   X(bool, channels_last, false, "", "G's and D's activations channels-last (ours: faster CPU convolutions)") \
+  X(bool, fold_resample, false, "", "fold G's upsampling and D's pooling into the next/previous 3x3 conv (ours: fewer multiply-adds)") \
   X(int64_t, num_epochs, 100, "", "epochs to train")                                               \
   X(bool, parallel, false, "", "train on several GPUs")                                            \
   X(bool, G_fp16, false, "", "half precision G")                                                   \

@@ -25,7 +25,8 @@ std::string fields(const ModelConfig& m) {
     << " D_depth=" << m.D_depth << " D_attn=" << m.D_attn << " D_wide=" << m.D_wide << " out=" << m.output_dim
     << " D_nl=" << m.D_nl << " D_param=" << m.D_param << " D_SVs=" << m.num_D_SVs << " D_itrs=" << m.num_D_SV_itrs
     << " D_init=" << m.D_init << " norm=" << m.norm_style << " xr=" << m.cross_replica << " mybn=" << m.mybn
-    << " BN_eps=" << m.BN_eps << " SN_eps=" << m.SN_eps << " skip_init=" << m.skip_init;
+    << " BN_eps=" << m.BN_eps << " SN_eps=" << m.SN_eps << " skip_init=" << m.skip_init
+    << " channels_last=" << m.channels_last << " fold_resample=" << m.fold_resample;
   return s.str();
 }
 
@@ -45,10 +46,12 @@ TEST_CASE("model_config copies every model setting from Config", "[model_config]
   c.G_init = "N02", c.D_ch = 5, c.D_depth = 3, c.D_attn = "0", c.D_wide = false, c.output_dim = 2;
   c.D_nl = "inplace_relu", c.D_param = "plain", c.num_D_SVs = 4, c.num_D_SV_itrs = 5, c.D_init = "xavier";
   c.norm_style = "in", c.cross_replica = true, c.mybn = true, c.BN_eps = 1e-3, c.SN_eps = 1e-6, c.skip_init = true;
+  c.channels_last = true, c.fold_resample = true;
   const std::string want =
       "BigGANdeep res=64 nc=10 G_ch=3 G_depth=2 G_attn=32 dim_z=20 bw=2 G_shared=1 shared_dim=7 hier=1 G_nl=ir "
       "G_param=plain G_SVs=2 G_itrs=3 G_init=N02 D_ch=5 D_depth=3 D_attn=0 D_wide=0 out=2 D_nl=inplace_relu "
-      "D_param=plain D_SVs=4 D_itrs=5 D_init=xavier norm=in xr=1 mybn=1 BN_eps=0.001 SN_eps=1e-06 skip_init=1";
+      "D_param=plain D_SVs=4 D_itrs=5 D_init=xavier norm=in xr=1 mybn=1 BN_eps=0.001 SN_eps=1e-06 skip_init=1 "
+      "channels_last=1 fold_resample=1";
   CHECK(fields(model_config(c)) == want);
   CHECK(model_config(c).effective_shared_dim() == 7);
   c.shared_dim = 0;

@@ -53,7 +53,7 @@ TEST_CASE("protobuf wire reader: fields, skipping, and every overrun an error", 
   REQUIRE(r.next(f));
   CHECK((f.number == 6 && f.type == protowire::kFixed32 && f.value == 0x04030201u));
   CHECK_FALSE(r.next(f));
-  for (const std::string bad : {std::string("\x12\x05\x01", 3), std::string("\x08\x80", 2), std::string("\x35\x01", 2),
+  for (const std::string& bad : {std::string("\x12\x05\x01", 3), std::string("\x08\x80", 2), std::string("\x35\x01", 2),
                                 std::string("\x0b", 1), std::string(11, '\xff')}) {
     protowire::Reader b(bad, "bad message");
     CHECK_THROWS_WITH(([&] { while (b.next(f)) {} }()), Catch::Contains("bad message"));
