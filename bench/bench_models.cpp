@@ -49,6 +49,14 @@ const std::map<std::string, std::vector<std::string>> kConfigs = {
       "--num_G_accumulations", "1", "--num_D_accumulations", "1", "--num_D_steps", "4",
       "--G_lr", "2e-4", "--D_lr", "2e-4", "--G_ortho", "0.0", "--G_attn", "0", "--D_attn", "0",
       "--G_init", "N02", "--D_init", "N02", "--ema", "--use_ema", "--ema_start", "1000", "--seed", "0"}},
+    // fm32: the embedded default's model and batch (pipelines/fashion_default.flags) on C10's shapes
+    // (32x32, 10 classes, as FMNIST32).
+    {"fm32",
+     {"--dataset", "C10", "--batch_size", "64", "--G_ch", "16", "--D_ch", "16", "--dim_z", "64",  //
+      "--num_G_accumulations", "1", "--num_D_accumulations", "1", "--num_D_steps", "2",
+      "--G_lr", "2e-4", "--D_lr", "4e-4", "--G_attn", "0", "--D_attn", "0",
+      "--G_init", "N02", "--D_init", "N02", "--ema", "--use_ema", "--ema_decay", "0.995", "--ema_start", "200",
+      "--G_eval_mode", "--seed", "0"}},
     {"i128",
      {"--dataset", "I128_hdf5", "--batch_size", "8", "--G_ch", "16", "--D_ch", "16",  //
       "--num_G_accumulations", "1", "--num_D_accumulations", "1", "--num_D_steps", "1",
@@ -178,7 +186,7 @@ Json bench_config(const std::string& name, Amp amp, const Speedups& speedups, in
 int main(int argc, char** argv) {
   return run_tool("bench_models", [&] {
     cxxopts::Options opts("bench_models", "Times G forward and the training step (c32, i128).");
-    opts.add_options()("config", "c32, c32s, i128 or all", cxxopts::value<std::string>()->default_value("all"))(
+    opts.add_options()("config", "c32, c32s, fm32, i128 or all", cxxopts::value<std::string>()->default_value("all"))(
         "amp", "off, bf16 (or fp16 on CUDA): autocast as gan-train --amp", cxxopts::value<std::string>()->default_value("off"))(
         "channels-last", "activations channels-last, as gan-train --channels_last")(
         "fold-resample", "resampling folded into the convolutions, as gan-train --fold_resample")(
@@ -191,7 +199,7 @@ int main(int argc, char** argv) {
         "h,help", "this help");
     auto args = opts.parse(argc, argv);
     if (args.count("help")) {
-      std::cout << opts.help() << "\nConfigurations: c32, c32s, i128 (reference flags: --print-flags NAME).\n";
+      std::cout << opts.help() << "\nConfigurations: c32, c32s, fm32, i128 (reference flags: --print-flags NAME).\n";
       return kExitOk;
     }
     if (args.count("print-flags")) {
@@ -204,7 +212,7 @@ int main(int argc, char** argv) {
     }
     const auto which = args["config"].as<std::string>();
     if (which != "all" && !kConfigs.count(which))
-      throw Error("--config: unknown configuration '" + which + "' (c32, c32s, i128 or all)");
+      throw Error("--config: unknown configuration '" + which + "' (c32, c32s, fm32, i128 or all)");
     const Amp amp = parse_amp(args["amp"].as<std::string>());
     check_precision(Config{}, amp, torch::kCPU);
     const int repeats = args["repeats"].as<int>(), warmup = args["warmup"].as<int>();
