@@ -10,6 +10,7 @@
 #include "libbiggan/models/model.h"
 #include "libbiggan/models/model_config.h"
 #include "libbiggan/util/error.h"
+#include "tests/models/model_twins.h"
 
 using namespace biggan;
 namespace F = torch::nn::functional;
@@ -35,15 +36,6 @@ std::vector<torch::Tensor> run_with_grads(ConvFn fn, torch::Tensor x, torch::Ten
   torch::manual_seed(upstream_seed);
   (out * torch::randn_like(out)).sum().backward();
   return {out.detach(), x.grad(), w.grad(), b.grad()};
-}
-
-ModelConfig small_model(const char* model) {
-  ModelConfig m;
-  m.model = model;
-  m.resolution = 32, m.n_classes = 3, m.G_ch = 4, m.D_ch = 4, m.dim_z = 8, m.G_attn = "16", m.D_attn = "16";
-  m.hier = m.G_shared = std::string(model) == "BigGANdeep";
-  m.shared_dim = m.G_shared ? 8 : 0;
-  return m;
 }
 
 }  // namespace
@@ -104,18 +96,13 @@ TEST_CASE("fold_resample: G and D compute what the reference's blocks compute, w
   for (const char* model : {"BigGAN", "BigGANdeep"}) {
     for (bool channels_last : {false, true}) {
       INFO(model << (channels_last ? " channels-last" : ""));
-      ModelConfig m = small_model(model);
+      ModelConfig m = small_test_model(model);
       m.channels_last = channels_last;
       ModelConfig folded = m;
       folded.fold_resample = true;
-      torch::manual_seed(0);
-      auto G = make_generator(m);
-      auto D = make_discriminator(m);
-      torch::manual_seed(0);
-      auto G_f = make_generator(folded);
-      auto D_f = make_discriminator(folded);
-      // Eval mode: no power-iteration updates, so both read the same normalised weights.
-      G->eval(), D->eval(), G_f->eval(), D_f->eval();
+      ModelTwins twins(m, folded);
+      auto &G = twins.G, &G_f = twins.G_variant;
+      auto &D = twins.D, &D_f = twins.D_variant;
       auto y = torch::tensor({0, 2});
       auto z = torch::randn({2, G->dim_z()});
       const auto x = G->forward(z, G->shared(y)), x_f = G_f->forward(z, G_f->shared(y));

@@ -10,6 +10,7 @@
 #include "libbiggan/serialization/module_state.h"
 #include "libbiggan/training/config.h"
 #include "libbiggan/util/error.h"
+#include "tests/models/model_twins.h"
 
 using namespace biggan;
 
@@ -120,20 +121,12 @@ TEST_CASE("G and D run their registered blocks (no parallel list to fall out of 
 TEST_CASE("channels_last: G and D compute what the NCHW models compute, G's images contiguous", "[model_config]") {
   for (const char* model : {"BigGAN", "BigGANdeep"}) {
     INFO(model);
-    ModelConfig m;
-    m.model = model;
-    m.resolution = 32, m.n_classes = 3, m.G_ch = 4, m.D_ch = 4, m.dim_z = 8, m.G_attn = "16", m.D_attn = "16";
-    m.hier = m.G_shared = std::string(model) == "BigGANdeep";
-    m.shared_dim = m.G_shared ? 8 : 0;
+    const ModelConfig m = small_test_model(model);
     ModelConfig cl = m;
     cl.channels_last = true;
-    torch::manual_seed(0);
-    auto G = make_generator(m);
-    auto D = make_discriminator(m);
-    torch::manual_seed(0);
-    auto G_cl = make_generator(cl);
-    auto D_cl = make_discriminator(cl);
-    G->eval(), D->eval(), G_cl->eval(), D_cl->eval();
+    ModelTwins twins(m, cl);
+    auto &G = twins.G, &G_cl = twins.G_variant;
+    auto &D = twins.D, &D_cl = twins.D_variant;
     torch::NoGradGuard ng;
     auto y = torch::tensor({0, 2});
     auto z = torch::randn({2, G->dim_z()});
