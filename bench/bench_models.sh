@@ -1,6 +1,7 @@
 #!/bin/sh
 # Benchmark of the models (issues 2, 11): G forward (train / eval mode) and one full training step at
-# the reference's c32 and i128 configurations and c32s (c32 at ch 8, batch 8: overhead-bound), ours
+# the reference's c32 and i128 configurations, c32s (c32 at ch 8, batch 8: overhead-bound) and, when
+# asked for, fm32 (the embedded default's model), ours
 # (bench_models, in float32 and with --amp bf16, each alone or with our model options: "+cl"
 # channels-last, "+fold" resampling folded into the convolutions) against BigGAN-PyTorch (bench_models_ref.py,
 # imported from REF_DIR, float32) on this machine in the same run, the same thread count and the

@@ -71,15 +71,12 @@ GBlockImpl::GBlockImpl(int64_t in_ch, int64_t out_ch, const ConvFactory& which_c
 torch::Tensor GBlockImpl::forward(const torch::Tensor& x_in, const torch::Tensor& y) {
   auto x = x_in;
   auto h = act(bn1->forward(x, y));
-  if (upsample && fold_resample) {
-    h = conv_of_upsampled(*conv1, h, true);
-    // A 1x1 conv commutes with nearest upsampling: run it on a quarter of the pixels.
-    x = upsample2(conv_sc->forward(x));
+  if (upsample) {
+    // (learnable_sc holds whenever the block upsamples.) A 1x1 conv commutes with nearest
+    // upsampling: folded, the shortcut convolves a quarter of the pixels.
+    h = conv_of_upsampled(*conv1, h, fold_resample);
+    x = fold_resample ? upsample2(conv_sc->forward(x)) : conv_sc->forward(upsample2(x));
   } else {
-    if (upsample) {
-      h = upsample2(h);
-      x = upsample2(x);
-    }
     h = conv1->forward(h);
     if (learnable_sc) x = conv_sc->forward(x);
   }
@@ -144,8 +141,8 @@ torch::Tensor DBlockImpl::shortcut(torch::Tensor x) {
     if (learnable_sc) x = conv_sc->forward(x);
     if (downsample) x = avgpool2(x);
   } else {
-    // Folded: pooling and a 1x1 conv commute (both linear, per pixel / per channel), so pool first
-    // and convolve a quarter of the pixels.
+    // The reference's order without preactivation. Folded, a preactivated block takes it too:
+    // pooling and a 1x1 conv commute (both linear), and the conv then sees a quarter of the pixels.
     if (downsample) x = avgpool2(x);
     if (learnable_sc) x = conv_sc->forward(x);
   }

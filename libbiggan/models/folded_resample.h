@@ -11,6 +11,7 @@
 // Either way the work moves to the low-resolution side: 16 taps per low-resolution pixel instead
 // of 9 per each of four high-resolution pixels, 2.25x fewer multiply-adds, forward and backward.
 // The result is the reference's up to float rounding (the tap sums round), so it is a choice.
+// BigGAN-deep's D pools after a ReLU, so it has nothing to fold; its G does.
 #pragma once
 #include <torch/types.h>
 
