@@ -5,6 +5,7 @@
 // reference's order, so with the same seed, weights and device the reference's sample.py and
 // gan-sample give the same latents. Sheets are PNG (the reference writes JPEG) with the same layout.
 #pragma once
+#include <optional>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -72,7 +73,9 @@ torch::Tensor generate_images(GeneratorImpl& G, const torch::Tensor& z, const to
 // buffers (z.normal_() with std 1, then y.random_(0, n_classes), as the reference; z [B, dim_z] and
 // y [B] int64 on G's device, e.g. a LatentSampler's buffers), then puts G in eval mode. Returns the
 // number of myBN layers (0: only running statistics and SN vectors moved, as in the reference).
-int64_t accumulate_standing_stats(GeneratorImpl& G, torch::Tensor z, torch::Tensor y, int64_t num_accumulations);
+// With `gen`, the draws come from it instead of torch's default generator for z's device.
+int64_t accumulate_standing_stats(GeneratorImpl& G, torch::Tensor z, torch::Tensor y, int64_t num_accumulations,
+                                  std::optional<torch::Generator> gen = std::nullopt);
 
 // utils.classes_per_sheet_dict for the data set, or min(n_classes, 10) for data sets it lacks;
 // never more than n_classes.

@@ -43,7 +43,7 @@ const OwnFlag kOwnFlags[] = {
                   "      logs/<name>/amp.jsonl): G and D run under autocast, weights, optimiser state and saves stay\n"
                   "      float32 (default off: float32 throughout); auto: bf16 where the CPU (AVX-512/AMX BF16) or\n"
                   "      GPU computes it natively, with --channels_last too, else off"},
-    {"loader_threads", true, "background threads preparing batches (default 2)"},
+    {"loader_threads", true, "background threads preparing batches (default 2, or the reference's --num_workers when given; at least 1)"},
     {"threads", true, common_flag_help::kThreads},
     {"device", true, common_flag_help::kDevice},
     {"dist_backend", true, "several processes (RANK / WORLD_SIZE set, docs/distributed.md): auto (nccl on CUDA,\n"
@@ -117,6 +117,7 @@ struct ParsedFlags {
   std::vector<std::string> reference;  // flags for Config::apply_reference_flags
   std::string n_classes_text, device_name;
   std::string amp = "off";  // resolved once the device is known (--amp auto)
+  bool loader_threads_given = false;
 };
 
 // Stores one of our flags (value "" for switches) into the command.
@@ -137,7 +138,10 @@ void apply_own_flag(TrainCommand& cmd, ParsedFlags& parsed, const std::string& n
   else if (n == "network") cmd.network = value;
   else if (n == "metrics") cmd.metrics = metrics::parse_metrics(value);
   else if (n == "amp") parsed.amp = value == "auto" ? value : amp_name(parse_amp(value));  // a bad value: now
-  else if (n == "loader_threads") cmd.options.loader_threads = static_cast<int>(own_flag_int(n, value));
+  else if (n == "loader_threads") {
+    cmd.options.loader_threads = static_cast<int>(own_flag_int(n, value));
+    parsed.loader_threads_given = true;
+  }
   else if (n == "threads") cmd.threads = static_cast<int>(own_flag_int(n, value));
   else if (n == "device") parsed.device_name = value;
   else if (n == "dist_backend") {
@@ -242,8 +246,34 @@ void validate_metrics(const TrainCommand& cmd) {
   }
 }
 
+// The reference's flags that have no job in gan-train (sample.py's, display, flags the reference
+// itself ignores): refused when given with another value than the default, each naming where that
+// job is done here, rather than accepted and ignored.
+void refuse_inert_flags(const TrainCommand& cmd) {
+  static const std::pair<const char*, const char*> kInert[] = {
+      {"no_fid", "choose the test's metrics with --metrics (e.g. --metrics is)"},
+      {"pbar", "progress shows on a terminal, or with --progress"},
+      {"log_G_spectra", "the reference does nothing with it; --sv_log_interval logs the singular values"},
+      {"log_D_spectra", "the reference does nothing with it; --sv_log_interval logs the singular values"},
+      {"config_from_name", "it is sample.py's: gan-sample reads the config from the weights folder"},
+      {"sample_npz", "it is sample.py's: gan-sample --sample-npz"},
+      {"sample_num_npz", "it is sample.py's: gan-sample --num"},
+      {"sample_sheets", "it is sample.py's: gan-sample --class-sheets (gan-train writes sheets at every save)"},
+      {"sample_interps", "it is sample.py's: gan-sample --interp"},
+      {"sample_sheet_folder_num", "it is sample.py's: gan-sample --class-sheets DIR"},
+      {"sample_random", "it is sample.py's: gan-sample --sheet"},
+      {"sample_trunc_curves", "it is sample.py's: gan-sample --truncation-curve"},
+      {"sample_inception_metrics", "it is sample.py's: gan-sample --stream | fid"},
+  };
+  const Json given = cmd.config.to_json(), defaults = Config{}.to_json();
+  for (const auto& [key, why] : kInert)
+    if (cmd.options.explicit_keys.count(key) && given[key].dump() != defaults[key].dump())
+      throw Error(std::string("--") + key + " " + given[key].dump() + " does nothing in gan-train: " + why);
+}
+
 // Every setting checked before the trainer creates a folder or writes a log.
 void validate_command(TrainCommand& cmd) {
+  refuse_inert_flags(cmd);
   if (cmd.options.total_itr < 0) throw Error("--total_itr must be >= 0");
   if (cmd.options.lr_decay_start != -1 &&
       (cmd.options.total_itr == 0 || cmd.options.lr_decay_start < 0 ||
@@ -292,6 +322,9 @@ TrainCommand parse_train_command(const std::vector<std::string>& args) {
   // come from the data (config_from_tensors.h).
   cmd.options.explicit_keys = flag_keys(parsed.reference);
   cmd.options.explicit_keys.insert({"resolution", "n_classes"});
+  // The reference's DataLoader workers are our loader's threads (batches do not depend on their number).
+  if (!parsed.loader_threads_given && cmd.options.explicit_keys.count("num_workers"))
+    cmd.options.loader_threads = static_cast<int>(std::max<int64_t>(1, cmd.config.num_workers));
   cmd.config.update_roots();
   derive_data_settings(cmd, parsed.n_classes_text);
   validate_command(cmd);

@@ -328,6 +328,7 @@ void Trainer::save(bool with_copy) {
     gan_.G->eval();
     if (gan_.G_ema) gan_.G_ema->eval();
   }
+  if (with_copy) standing_stats();  // a scheduled save (not a stop's)
   const auto rng = GeneratorStates::capture(options_.device);
   state_.rng_state = rng.cpu;
   state_.cuda_rng_state = rng.cuda;
@@ -362,6 +363,27 @@ void Trainer::save(bool with_copy) {
   if (options_.sample_sheets) sample_sheets();
 }
 
+// The reference's --accumulate_stats (train_fns.save_and_sample and test): the sampled G's BN
+// statistics are re-estimated from its own forwards in train mode (utils.accumulate_standing_stats;
+// G ends in eval mode, as there), once an iteration, at scheduled saves and at tests. Unlike the
+// reference, a save holds them (they come before it is written: the saved G_ema is the one its
+// sheets and tests sampled), a save off the schedule (a stop) leaves them as they are, and the draws
+// come from a generator of their own, seeded by the run's seed and the iteration: so the training
+// noise never shifts, every rank computes the same statistics, and a resumed run repeats the
+// uninterrupted one.
+void Trainer::standing_stats() {
+  if (!config_.accumulate_stats || standing_itr_ == state_.itr) return;
+  standing_itr_ = state_.itr;
+  GeneratorImpl& which = (config_.ema && config_.use_ema && gan_.G_ema) ? *gan_.G_ema : *gan_.G;
+  const int64_t g_batch = std::max(config_.G_batch_size, config_.batch_size);
+  auto on = torch::TensorOptions().device(options_.device);
+  auto z = torch::empty({g_batch, which.dim_z()}, on);
+  auto y = torch::empty({g_batch}, on.dtype(torch::kInt64));
+  auto gen = private_generator(options_.device, static_cast<uint64_t>(config_.seed) * 1000003u +
+                                                    static_cast<uint64_t>(state_.itr) + (uint64_t{1} << 40));
+  accumulate_standing_stats(which, z, y, config_.num_standing_accumulations, gen);
+}
+
 void Trainer::sample_sheets() {
   GeneratorImpl& which = (config_.ema && config_.use_ema && gan_.G_ema) ? *gan_.G_ema : *gan_.G;
   // A private generator per save: the sheets never shift the training noise (the reference draws
@@ -377,6 +399,7 @@ void Trainer::test() {
   const bool use_ema = config_.ema && config_.use_ema && gan_.G_ema;
   GeneratorImpl& which = use_ema ? *gan_.G_ema : *gan_.G;
   if (config_.G_eval_mode) which.eval();
+  standing_stats();
   // Whatever the evaluator draws, training noise continues as if no test had run.
   const auto rng = GeneratorStates::capture(options_.device);
   Json r = options_.evaluator->evaluate(which, state_.itr, dist_.get());

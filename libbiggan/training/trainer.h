@@ -89,6 +89,7 @@ class Trainer {
   void save(bool with_copy);
   void test();
   void sample_sheets();
+  void standing_stats();
   void plots();
   void on_collapse(const std::optional<CollapseEvent>& event);
   std::string keep_precollapse_save(int64_t onset_itr);
@@ -110,6 +111,7 @@ class Trainer {
   std::unique_ptr<MixedPrecision> precision_;
   std::unique_ptr<TrainStep> step_;
   int64_t last_save_itr_ = -1, last_test_itr_ = -1;
+  int64_t standing_itr_ = -1;  // the iteration whose standing statistics G has (--accumulate_stats)
   // Several processes: the ranks; rank 0 alone writes (logs, weights, sheets, tests). A stop asked
   // of any rank reaches all at the same iteration (stop_agreed_, from the per-step all-reduce).
   std::unique_ptr<Distributed> dist_;

@@ -126,6 +126,12 @@ TEST_CASE("gan-train: a bad flag is refused before any folder or log is written"
       {"--eval_samples -5", "--eval_samples"},
       {"--logstyle %s%e", "--logstyle"},
       {"--loader_threads 0", "--loader_threads"},
+      // The reference's flags with no job in gan-train are refused, not ignored.
+      {"--no_fid", "--no_fid true does nothing in gan-train: choose the test's metrics with --metrics"},
+      {"--pbar tqdm", "--pbar \"tqdm\" does nothing in gan-train"},
+      {"--log_G_spectra", "--log_G_spectra true does nothing in gan-train: the reference does nothing with it"},
+      {"--sample_npz", "--sample_npz true does nothing in gan-train: it is sample.py's: gan-sample --sample-npz"},
+      {"--sample_trunc_curves 0.5_0.5_1", "gan-sample --truncation-curve"},
   };
   for (const auto& b : bad) {
     auto r = run(tmp, "gan-train", base + b.flags);
@@ -135,6 +141,10 @@ TEST_CASE("gan-train: a bad flag is refused before any folder or log is written"
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     CHECK(folder_is_empty(root));
   }
+  // Given with their defaults, they ask for nothing and pass.
+  auto r = run(tmp, "gan-train", base + "--pbar mine --num_workers 0 --no_sheets");
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
 }
 
 TEST_CASE("a resume state with negative counters or NaN bests is refused", "[validation]") {
