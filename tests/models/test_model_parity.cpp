@@ -22,6 +22,11 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr double kOutRtol = 1e-4, kOutAtol = 1e-5, kParamRtol = 1e-4, kParamAtol = 1e-6;
+// In train mode G's BN divides by the statistics of the fixture's small batch, which amplifies the
+// rounding of the kernels before it; the kernels (oneDNN, OpenBLAS) are picked per CPU, and the
+// fixtures were made on another CPU: BigGAN-deep's 64x64 G measured 2.0e-5 here on an AMD EPYC
+// against 4.7e-6 on the Xeon that made them (images in [-1, 1]).
+constexpr double kTrainOutAtol = 5e-5;
 
 void check_close(const torch::Tensor& got_in, const torch::Tensor& want, const std::string& what,
                  double rtol, double atol) {
@@ -37,10 +42,11 @@ void check_close(const torch::Tensor& got_in, const torch::Tensor& want, const s
   CHECK(close);
 }
 
-void check_output(const torch::Tensor& got, const torch::Tensor& want, const std::string& what) {
+void check_output(const torch::Tensor& got, const torch::Tensor& want, const std::string& what,
+                  double atol = kOutAtol) {
   const double diff = (got.detach().to(torch::kDouble) - want.to(torch::kDouble)).abs().max().item<double>();
   std::cout << "    " << what << " max abs diff " << diff << "\n";
-  check_close(got, want, what, kOutRtol, kOutAtol);
+  check_close(got, want, what, kOutRtol, atol);
 }
 
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
@@ -96,7 +102,7 @@ void check_case(const fs::path& dir) {
 
   G->train();
   D->train();
-  check_output(G->forward(z, G->shared(y)), io.read("G_train_out"), "G_train_out");
+  check_output(G->forward(z, G->shared(y)), io.read("G_train_out"), "G_train_out", kTrainOutAtol);
   check_output(D->forward(x, y), io.read("D_train_out"), "D_train_out");
   check_state(state_dict(*G), io, "G_after_train_forward", G_init);
   check_state(state_dict(*D), io, "D_after_train_forward", D_init);
@@ -246,12 +252,17 @@ TEST_CASE("seeded construction reproduces the reference's initial weights bit-ex
     auto want = torchfile::load_state_dict((dir / "weights" / file).string());
     auto got = state_dict(*net);
     check_same_keys_in_order(got, want);
+    // Orthogonal init goes through a QR decomposition (LAPACK in OpenBLAS, whose kernels are picked
+    // per CPU): bit for bit on the CPU that made the fixture, within float32 rounding on others
+    // (1.1e-6 at most here on an AMD EPYC). Every other draw is bit for bit everywhere.
+    const bool ortho = (file == "G.pth" ? cfg.G_init : cfg.D_init) == "ortho";
     double worst = 0;
     for (size_t i = 0; i < got.size(); ++i) {
       const bool same = torch::equal(got[i].value(), want[i].value());
       if (!same) worst = std::max(worst, max_abs_diff(got[i].value(), want[i].value()));
-      INFO(file << " " << got[i].key());
-      CHECK(same);
+      INFO(file << " " << got[i].key() << (ortho ? " (orthogonal init)" : ""));
+      if (ortho) CHECK(torch::allclose(got[i].value(), want[i].value(), 1e-5, 1e-5));
+      else CHECK(same);
     }
     std::cout << "    " << file << ": max abs diff " << worst << "\n";
   }
@@ -281,12 +292,17 @@ void check_seeded_init(const fs::path& dir) {
     auto want = torchfile::load_state_dict((dir / "init" / file).string());
     auto got = state_dict(*net);
     check_same_keys_in_order(got, want);
+    // Orthogonal init goes through a QR decomposition (LAPACK in OpenBLAS, whose kernels are picked
+    // per CPU): bit for bit on the CPU that made the fixture, within float32 rounding on others
+    // (1.1e-6 at most here on an AMD EPYC). Every other draw is bit for bit everywhere.
+    const bool ortho = (file == "G.pth" ? cfg.G_init : cfg.D_init) == "ortho";
     double worst = 0;
     for (size_t i = 0; i < got.size(); ++i) {
       const bool same = torch::equal(got[i].value(), want[i].value());
       if (!same) worst = std::max(worst, max_abs_diff(got[i].value(), want[i].value()));
-      INFO(file << " " << got[i].key());
-      CHECK(same);
+      INFO(file << " " << got[i].key() << (ortho ? " (orthogonal init)" : ""));
+      if (ortho) CHECK(torch::allclose(got[i].value(), want[i].value(), 1e-5, 1e-5));
+      else CHECK(same);
     }
     std::cout << "    seeded init " << file << " max abs diff " << worst << "\n";
   }

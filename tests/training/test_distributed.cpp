@@ -88,6 +88,10 @@ std::vector<std::string> reference_options_run(const fs::path& root, const fs::p
 
 // The largest difference between two saves' tensors (G, D, G_ema), relative to each tensor's
 // largest magnitude; `buffers_too` false leaves out batch-norm statistics (stored_*, running_*).
+// With !buffers_too, attention's gamma is not compared either: it starts at 0, and over the first
+// iterations its gradient (a sum over the whole feature map that nearly cancels) flips sign with the
+// rounding, so two runs' gammas are a few Adam steps of +-lr apart, huge relative to their size
+// (0.61 on an AMD EPYC after 20 iterations, under 0.5 on the Xeons); the losses bound the effect.
 double max_relative_difference(const fs::path& wa, const fs::path& wb, bool buffers_too, std::string& worst) {
   const std::vector<std::string> parts = {"G", "D", "G_ema"};
   auto a = load_weights_folder(wa, "", parts), b = load_weights_folder(wb, "", parts);
@@ -99,6 +103,7 @@ double max_relative_difference(const fs::path& wa, const fs::path& wb, bool buff
       const bool bn_stat = k.find("stored_") != std::string::npos || k.find("running_") != std::string::npos ||
                            k.find("num_batches") != std::string::npos;
       if (bn_stat && !buffers_too) continue;
+      if (!buffers_too && k.size() > 6 && k.compare(k.size() - 6, 6, ".gamma") == 0) continue;
       // G's block conv biases feed a batch norm, which removes any per-channel constant: their true
       // gradient is 0, what they get is rounding noise, and Adam turns noise of any size into steps
       // of +-lr. Two runs' rounding differs, so these are not compared.
@@ -394,7 +399,7 @@ TEST_CASE("gan-train: a run resumes with another world size, and 20 iterations o
   const double l = max_loss_difference(one20 / "logs" / "dist", two / "logs" / "dist");
   std::cout << "20 iterations, 2 ranks vs 1 process: parameters within " << d << " relative (worst " << worst
             << "), losses within " << l << "\n";
-  CHECK(d < 0.5);
+  CHECK(d < 0.1);  // 0.0043 on an AMD EPYC (attention's gamma apart, see max_relative_difference)
   CHECK(l < 0.25);
 }
 

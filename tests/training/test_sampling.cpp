@@ -57,12 +57,14 @@ void write_latents(const fs::path& path, const torch::Tensor& z, const torch::Te
   f.close();
 }
 
-void check_close(const torch::Tensor& got, const torch::Tensor& want, const std::string& what) {
+// atol: 1e-5 for eval mode; batch statistics (train mode) amplify the kernels' per-CPU rounding, and
+// the fixtures were made on another CPU (tests/models/test_model_parity.cpp, kTrainOutAtol).
+void check_close(const torch::Tensor& got, const torch::Tensor& want, const std::string& what, double atol = 1e-5) {
   INFO(what);
   REQUIRE(got.sizes() == want.sizes());
   const double diff = (got.to(torch::kDouble) - want.to(torch::kDouble)).abs().max().item<double>();
   std::cout << "    " << what << " max abs diff " << diff << "\n";
-  CHECK(torch::allclose(got.to(want.scalar_type()), want, 1e-4, 1e-5));
+  CHECK(torch::allclose(got.to(want.scalar_type()), want, 1e-4, atol));
 }
 
 Generator fixture_generator(const fs::path& dir) {
@@ -130,7 +132,7 @@ TEST_CASE("gan-sample reproduces the reference's G outputs for every fixture cas
     INFO(r.err);
     REQUIRE(r.rc == 0);
     check_close(h5::File::open_read((tmp / "train.h5").string()).read("images"), io.read("G_train_out"),
-                dir.filename().string() + " G_train_out");
+                dir.filename().string() + " G_train_out", 5e-5);
 
     // One G .pth with its config given as JSON (no state_dict.pth beside it).
     fs::copy_file(dir / "init/G.pth", tmp / "G.pth");
