@@ -371,10 +371,13 @@ void Trainer::save(bool with_copy) {
 // come from a generator of their own, seeded by the run's seed and the iteration: so the training
 // noise never shifts, every rank computes the same statistics, and a resumed run repeats the
 // uninterrupted one.
+// What saves' sheets, tests and standing statistics sample: G_ema with --ema --use_ema, else G.
+GeneratorImpl& Trainer::sampled_G() { return (config_.ema && config_.use_ema && gan_.G_ema) ? *gan_.G_ema : *gan_.G; }
+
 void Trainer::standing_stats() {
   if (!config_.accumulate_stats || standing_itr_ == state_.itr) return;
   standing_itr_ = state_.itr;
-  GeneratorImpl& which = (config_.ema && config_.use_ema && gan_.G_ema) ? *gan_.G_ema : *gan_.G;
+  GeneratorImpl& which = sampled_G();
   const int64_t g_batch = std::max(config_.G_batch_size, config_.batch_size);
   auto on = torch::TensorOptions().device(options_.device);
   auto z = torch::empty({g_batch, which.dim_z()}, on);
@@ -385,7 +388,7 @@ void Trainer::standing_stats() {
 }
 
 void Trainer::sample_sheets() {
-  GeneratorImpl& which = (config_.ema && config_.use_ema && gan_.G_ema) ? *gan_.G_ema : *gan_.G;
+  GeneratorImpl& which = sampled_G();
   // A private generator per save: the sheets never shift the training noise (the reference draws
   // them from the global one), and a resumed run writes the same sheets.
   auto gen = private_generator(options_.device, static_cast<uint64_t>(config_.seed) * 1000003u +
@@ -396,8 +399,7 @@ void Trainer::sample_sheets() {
 void Trainer::test() {
   last_test_itr_ = state_.itr;
   if (!options_.evaluator) return;
-  const bool use_ema = config_.ema && config_.use_ema && gan_.G_ema;
-  GeneratorImpl& which = use_ema ? *gan_.G_ema : *gan_.G;
+  GeneratorImpl& which = sampled_G();
   if (config_.G_eval_mode) which.eval();
   standing_stats();
   // Whatever the evaluator draws, training noise continues as if no test had run.

@@ -90,6 +90,7 @@ class Trainer {
   void test();
   void sample_sheets();
   void standing_stats();
+  GeneratorImpl& sampled_G();
   void plots();
   void on_collapse(const std::optional<CollapseEvent>& event);
   std::string keep_precollapse_save(int64_t onset_itr);

@@ -54,6 +54,22 @@ double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
 }
 
+// A seeded construction's weights against the reference's, tensor by tensor; returns the largest
+// difference. Orthogonal init goes through a QR decomposition (LAPACK in OpenBLAS, whose kernels are
+// picked per CPU): bit for bit on the CPU that made the fixture, within float32 rounding on others
+// (1.1e-6 at most on an AMD EPYC). Every other draw is bit for bit everywhere.
+double check_init_matches(const StateDict& got, const StateDict& want, const std::string& file, bool ortho) {
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const bool same = torch::equal(got[i].value(), want[i].value());
+    if (!same) worst = std::max(worst, max_abs_diff(got[i].value(), want[i].value()));
+    INFO(file << " " << got[i].key() << (ortho ? " (orthogonal init)" : ""));
+    if (ortho) CHECK(torch::allclose(got[i].value(), want[i].value(), 1e-5, 1e-5));
+    else CHECK(same);
+  }
+  return worst;
+}
+
 // The state after a forward: every tensor the fixture's group holds; the fixtures made by
 // tests/fixtures/biggan/make_case.py keep buffers only there (a forward leaves parameters alone),
 // so every other tensor must still equal the loaded `init` value.
@@ -252,18 +268,7 @@ TEST_CASE("seeded construction reproduces the reference's initial weights bit-ex
     auto want = torchfile::load_state_dict((dir / "weights" / file).string());
     auto got = state_dict(*net);
     check_same_keys_in_order(got, want);
-    // Orthogonal init goes through a QR decomposition (LAPACK in OpenBLAS, whose kernels are picked
-    // per CPU): bit for bit on the CPU that made the fixture, within float32 rounding on others
-    // (1.1e-6 at most here on an AMD EPYC). Every other draw is bit for bit everywhere.
-    const bool ortho = (file == "G.pth" ? cfg.G_init : cfg.D_init) == "ortho";
-    double worst = 0;
-    for (size_t i = 0; i < got.size(); ++i) {
-      const bool same = torch::equal(got[i].value(), want[i].value());
-      if (!same) worst = std::max(worst, max_abs_diff(got[i].value(), want[i].value()));
-      INFO(file << " " << got[i].key() << (ortho ? " (orthogonal init)" : ""));
-      if (ortho) CHECK(torch::allclose(got[i].value(), want[i].value(), 1e-5, 1e-5));
-      else CHECK(same);
-    }
+    const double worst = check_init_matches(got, want, file, (file == "G.pth" ? cfg.G_init : cfg.D_init) == "ortho");
     std::cout << "    " << file << ": max abs diff " << worst << "\n";
   }
 }
@@ -292,18 +297,7 @@ void check_seeded_init(const fs::path& dir) {
     auto want = torchfile::load_state_dict((dir / "init" / file).string());
     auto got = state_dict(*net);
     check_same_keys_in_order(got, want);
-    // Orthogonal init goes through a QR decomposition (LAPACK in OpenBLAS, whose kernels are picked
-    // per CPU): bit for bit on the CPU that made the fixture, within float32 rounding on others
-    // (1.1e-6 at most here on an AMD EPYC). Every other draw is bit for bit everywhere.
-    const bool ortho = (file == "G.pth" ? cfg.G_init : cfg.D_init) == "ortho";
-    double worst = 0;
-    for (size_t i = 0; i < got.size(); ++i) {
-      const bool same = torch::equal(got[i].value(), want[i].value());
-      if (!same) worst = std::max(worst, max_abs_diff(got[i].value(), want[i].value()));
-      INFO(file << " " << got[i].key() << (ortho ? " (orthogonal init)" : ""));
-      if (ortho) CHECK(torch::allclose(got[i].value(), want[i].value(), 1e-5, 1e-5));
-      else CHECK(same);
-    }
+    const double worst = check_init_matches(got, want, file, (file == "G.pth" ? cfg.G_init : cfg.D_init) == "ortho");
     std::cout << "    seeded init " << file << " max abs diff " << worst << "\n";
   }
 }
