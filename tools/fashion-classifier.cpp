@@ -15,6 +15,7 @@
 #include "libbiggan/metrics/fashion_classifier.h"
 #include "libbiggan/metrics/feature_scorer.h"
 #include "libbiggan/metrics/image_source.h"
+#include "libbiggan/training/precision.h"
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/common_flags.h"
 #include "libbiggan/util/error.h"
@@ -68,7 +69,10 @@ int train_command(int argc, char** argv) {
       ("limit", "use only the first N training images (0 = all)", cxxopts::value<int64_t>()->default_value("0"))
       ("channels", "conv channels of the three stages", cxxopts::value<std::string>()->default_value("24,48,96"))
       ("no-flip", "no random horizontal flips (for data whose classes are not mirror-symmetric)")
-      ("features", "feature (penultimate) dimension", cxxopts::value<int64_t>()->default_value("128"));
+      ("features", "feature (penultimate) dimension", cxxopts::value<int64_t>()->default_value("128"))
+      ("amp", "off, bf16, or auto (bf16 where the CPU computes it natively): autocast and channels-last "
+              "activations in training; the weights and the file stay float32",
+       cxxopts::value<std::string>()->default_value("off"));
   cxxopts::ParseResult args;
   const auto common = parse_tool_flags(opts, argc, argv, kThreadsFlag | kProgressFlag | kJsonFlag, args,
                                        "print the result as JSON on stdout");
@@ -86,6 +90,11 @@ int train_command(int argc, char** argv) {
   o.arch.channels = parse_channels(args["channels"].as<std::string>());
   o.arch.feature_dim = flag_at_least<int64_t>(args, "features", 1);
   if (o.epochs < 1) throw cxxopts::exceptions::exception("--epochs must be >= 1");
+  const Amp amp = resolve_amp(args["amp"].as<std::string>(), torch::kCPU, "fashion-classifier");
+  if (amp == Amp::kFP16)
+    throw cxxopts::exceptions::exception("--amp fp16: the classifier trains on the CPU, where LibTorch has no fp16 "
+                                         "convolution; use bf16 or off");
+  o.amp = amp_dtype(amp);
 
   auto train = read_labeled_images(args["train"].as<std::string>(), true, args["limit"].as<int64_t>());
   auto test = read_labeled_images(args["test"].as<std::string>(), true);
@@ -93,7 +102,7 @@ int train_command(int argc, char** argv) {
   if (train.images.size(3) != o.arch.image_size)
     throw input_error(args["train"].as<std::string>(), "images must be square");
   std::cerr << "fashion-classifier: training on " << train.images.size(0) << " images (" << o.arch.describe()
-            << ", " << o.epochs << " epochs, " << threads << " threads)\n";
+            << ", " << o.epochs << " epochs, " << amp_name(amp) << ", " << threads << " threads)\n";
   o.on_epoch = [&](int64_t epoch, double loss, double secs) {
     std::fprintf(stderr, "epoch %lld/%lld  loss %.4f  %.0f s\n", static_cast<long long>(epoch),
                  static_cast<long long>(o.epochs), loss, secs);
@@ -123,6 +132,7 @@ int train_command(int argc, char** argv) {
     j.set("epochs", Json(o.epochs));
     j.set("train_seconds", Json(train_secs));
     j.set("threads", Json(threads));
+    j.set("amp", Json(std::string(amp_name(amp))));
     j.set("architecture", Json(o.arch.describe()));
     j.set("out", Json(args["out"].as<std::string>()));
     j.set("provenance", biggan::provenance_json());

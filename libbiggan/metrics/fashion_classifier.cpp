@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "libbiggan/models/autocast.h"
 #include "libbiggan/serialization/hdf5_file.h"
 #include "libbiggan/serialization/module_state.h"
 #include "libbiggan/serialization/torch_file.h"
@@ -107,6 +108,9 @@ FashionClassifier train_classifier(const torch::Tensor& images, const torch::Ten
   if (o.batch_size < 2 || n < o.batch_size) throw Error("classifier training: fewer images than one batch");
   classifier_input(images.narrow(0, 0, 1), "classifier training");  // shape / dtype check
 
+  const bool low_precision = o.amp != torch::kFloat;
+  if (low_precision && o.amp != torch::kBFloat16)
+    throw Error("classifier training: reduced precision is bf16 only (LibTorch's CPU has no fp16 convolution)");
   SeededGeneratorScope seeded(o.seed);  // initialisation and dropout as before; the caller's draws untouched
   auto gen = at::detail::createCPUGenerator(o.seed);
   FashionClassifier model(o.arch);
@@ -127,10 +131,16 @@ FashionClassifier train_classifier(const torch::Tensor& images, const torch::Ten
         auto flip = torch::rand({o.batch_size}, gen) < 0.5;
         x = torch::where(flip.view({-1, 1, 1, 1}), x.flip({3}), x);
       }
+      if (low_precision) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
       for (auto& g : opt.param_groups())
         static_cast<torch::optim::AdamOptions&>(g.options()).lr(one_cycle_lr(step, total, o.max_lr));
       opt.zero_grad();
-      auto loss = F::cross_entropy(model->logits(x), labels.index_select(0, idx));
+      torch::Tensor logits;
+      {
+        AutocastScope autocast(torch::kCPU, o.amp);  // nothing under float32
+        logits = model->logits(x);
+      }
+      auto loss = F::cross_entropy(logits.to(torch::kFloat), labels.index_select(0, idx));
       loss.backward();
       opt.step();
       const double l = loss.item<double>();

@@ -69,6 +69,10 @@ struct ClassifierTrainOptions {
   double weight_decay = 0;
   bool flip = true;            // random horizontal flips (Fashion-MNIST is nearly mirror-symmetric)
   uint64_t seed = 0;
+  // kBFloat16: forward and backward under autocast to bf16 with channels-last activations (weights,
+  // Adam state and the saved file stay float32). On a CPU with native bf16 a step is about 2.5x
+  // faster (tools/fashion-classifier --amp); kFloat: float32 throughout.
+  torch::ScalarType amp = torch::kFloat;
   ClassifierArch arch;
   // Called after every epoch with (epoch (1-based), mean training loss, seconds so far).
   std::function<void(int64_t, double, double)> on_epoch;

@@ -92,6 +92,36 @@ TEST_CASE("classifier learns the synthetic set and is deterministic") {
   CHECK(torch::equal(out1.predicted, out2.predicted));
 }
 
+TEST_CASE("classifier trained in bf16: learns as float32 does, keeps float32 weights, ran in bf16") {
+  OneThread one;
+  auto [x, y] = synthetic_set(1024, 1);
+  auto [xt, yt] = synthetic_set(500, 2);
+  ClassifierTrainOptions o;
+  o.arch = tiny_arch();
+  o.epochs = 4;
+  o.batch_size = 32;
+  o.flip = false;
+  o.seed = 7;
+  auto fp32 = train_classifier(x, y, o);
+  o.amp = torch::kBFloat16;
+  auto bf16 = train_classifier(x, y, o);
+  const double acc = classifier_accuracy(bf16, xt, yt);
+  std::cout << "  synthetic set, bf16 training: test accuracy " << acc << "\n";
+  CHECK(acc > 0.95);
+  // The weights stay float32 (what save_classifier writes and scoring reads) and are not float32's:
+  // the products ran in bf16 (an ignored option would give float32's weights to the bit).
+  auto p16 = bf16->named_parameters(), p32 = fp32->named_parameters();
+  for (auto& p : p16) CHECK(p.value().scalar_type() == torch::kFloat);
+  CHECK_FALSE(torch::equal(p16["conv1.weight"], p32["conv1.weight"]));
+  // ... but close to them after 128 steps (bf16 keeps 8 bits of mantissa: relative 4e-3 a product).
+  const double rel = (p16["out.weight"] - p32["out.weight"]).norm().item<double>() /
+                     p32["out.weight"].norm().item<double>();
+  std::cout << "  bf16 against float32 training, out.weight: relative difference " << rel << "\n";
+  CHECK(rel < 0.2);
+  o.amp = torch::kHalf;
+  CHECK_THROWS_AS(train_classifier(x, y, o), Error);
+}
+
 TEST_CASE("classifier reaches > 75 % on a 2,000-image Fashion-MNIST subset") {
   if (!std::filesystem::exists(fashion_dir())) {
     BIGGAN_SKIP("Debian's dataset-fashion-mnist is not installed (" << fashion_dir()
@@ -264,6 +294,21 @@ TEST_CASE("fashion-classifier tool: train and score on a synthetic set") {
   auto tj = Json::parse(test::slurp(dir / "train.json"));
   std::cout << "  tool train: " << tj.dump() << "\n";
   CHECK(tj["test_accuracy"].as_double() > 0.9);
+  // --amp bf16 trains too and says so; fp16 (no CPU kernels) and a bad value are refused before a
+  // file is written.
+  const std::string train_base = tool + " train --train " + d + "/train.h5 --test " + d + "/test.h5 --epochs 5 " +
+                                 "--batch-size 32 --channels 8,16,16 --features 32 --no-flip --threads 1 --json";
+  REQUIRE(test::run_shell(train_base + " --amp bf16 --out " + d + "/clf16.pth > " + d + "/train16.json 2>" + d +
+                          "/train.err") == 0);
+  auto tj16 = Json::parse(test::slurp(dir / "train16.json"));
+  CHECK(tj16["amp"].as_string() == "bf16");
+  CHECK(tj16["test_accuracy"].as_double() > 0.9);
+  for (const char* bad_amp : {"fp16", "bf8"}) {
+    CHECK(test::run_shell(train_base + " --amp " + bad_amp + " --out " + d + "/clf_bad.pth > /dev/null 2>" + d +
+                          "/err.txt") != 0);
+    CHECK_THAT(test::slurp(dir / "err.txt"), Catch::Contains("--amp"));
+    CHECK_FALSE(std::filesystem::exists(dir / "clf_bad.pth"));
+  }
 
   auto score = [&](const std::string& samples, const std::string& out) {
     std::string cmd = tool + " score --classifier " + d + "/clf.pth --real " + d + "/test.h5 --samples " + d + "/" +
