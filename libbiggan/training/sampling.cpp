@@ -87,12 +87,11 @@ torch::Tensor generate_images(GeneratorImpl& G, const torch::Tensor& z, const to
 }
 
 int64_t accumulate_standing_stats(GeneratorImpl& G, torch::Tensor z, torch::Tensor y, int64_t num_accumulations,
-                                  std::optional<torch::Generator> gen) {
+                                  c10::optional<torch::Generator> gen) {
   torch::NoGradGuard ng;
   if (!z.defined() || !y.defined() || z.dim() != 2 || z.size(1) != G.dim_z() || y.dim() != 1 ||
       y.size(0) != z.size(0) || y.scalar_type() != torch::kInt64)
     throw Error("standing statistics: z must be [B, dim_z] and y [B] int64");
-  const c10::optional<torch::Generator> draw_from = gen ? c10::optional<torch::Generator>(*gen) : c10::nullopt;
   auto layers = mybn_layers(G);
   for (auto& bn : layers) {
     bn->reset_stats();
@@ -100,8 +99,8 @@ int64_t accumulate_standing_stats(GeneratorImpl& G, torch::Tensor z, torch::Tens
   }
   G.train();
   for (int64_t i = 0; i < num_accumulations; ++i) {
-    z.normal_(0, 1, draw_from);
-    y.random_(0, G.n_classes(), draw_from);
+    z.normal_(0, 1, gen);
+    y.random_(0, G.n_classes(), gen);
     G.forward(z, G.shared(y));
   }
   G.eval();

@@ -5,7 +5,6 @@
 // reference's order, so with the same seed, weights and device the reference's sample.py and
 // gan-sample give the same latents. Sheets are PNG (the reference writes JPEG) with the same layout.
 #pragma once
-#include <optional>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -75,7 +74,7 @@ torch::Tensor generate_images(GeneratorImpl& G, const torch::Tensor& z, const to
 // number of myBN layers (0: only running statistics and SN vectors moved, as in the reference).
 // With `gen`, the draws come from it instead of torch's default generator for z's device.
 int64_t accumulate_standing_stats(GeneratorImpl& G, torch::Tensor z, torch::Tensor y, int64_t num_accumulations,
-                                  std::optional<torch::Generator> gen = std::nullopt);
+                                  c10::optional<torch::Generator> gen = c10::nullopt);
 
 // utils.classes_per_sheet_dict for the data set, or min(n_classes, 10) for data sets it lacks;
 // never more than n_classes.
