@@ -56,18 +56,24 @@ void write_h5(const std::filesystem::path& p, const std::string& img_name, const
   f.close();
 }
 
-}  // namespace
-
-TEST_CASE("classifier learns the synthetic set and is deterministic") {
-  OneThread one;
-  auto [x, y] = synthetic_set(1024, 1);
-  auto [xt, yt] = synthetic_set(500, 2);
+// The synthetic set's training: the tiny architecture, 4 epochs of 32, no flips, seed 7.
+ClassifierTrainOptions synthetic_training() {
   ClassifierTrainOptions o;
   o.arch = tiny_arch();
   o.epochs = 4;
   o.batch_size = 32;
   o.flip = false;
   o.seed = 7;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("classifier learns the synthetic set and is deterministic") {
+  OneThread one;
+  auto [x, y] = synthetic_set(1024, 1);
+  auto [xt, yt] = synthetic_set(500, 2);
+  ClassifierTrainOptions o = synthetic_training();
   auto a = train_classifier(x, y, o);
   const double acc = classifier_accuracy(a, xt, yt);
   std::cout << "  synthetic set: test accuracy " << acc << "\n";
@@ -96,12 +102,7 @@ TEST_CASE("classifier trained in bf16: learns as float32 does, keeps float32 wei
   OneThread one;
   auto [x, y] = synthetic_set(1024, 1);
   auto [xt, yt] = synthetic_set(500, 2);
-  ClassifierTrainOptions o;
-  o.arch = tiny_arch();
-  o.epochs = 4;
-  o.batch_size = 32;
-  o.flip = false;
-  o.seed = 7;
+  ClassifierTrainOptions o = synthetic_training();
   auto fp32 = train_classifier(x, y, o);
   o.amp = torch::kBFloat16;
   auto bf16 = train_classifier(x, y, o);
