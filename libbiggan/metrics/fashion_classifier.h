@@ -70,8 +70,9 @@ struct ClassifierTrainOptions {
   bool flip = true;            // random horizontal flips (Fashion-MNIST is nearly mirror-symmetric)
   uint64_t seed = 0;
   // kBFloat16: forward and backward under autocast to bf16 with channels-last activations (weights,
-  // Adam state and the saved file stay float32). On a CPU with native bf16 a step is about 2.5x
-  // faster (tools/fashion-classifier --amp); kFloat: float32 throughout.
+  // Adam state and the saved file stay float32). On a CPU with native bf16 training is 2.0-2.8x
+  // faster at the same accuracy (tools/fashion-classifier --amp, docs/recipe-sweep.md); kFloat:
+  // float32 throughout.
   torch::ScalarType amp = torch::kFloat;
   ClassifierArch arch;
   // Called after every epoch with (epoch (1-based), mean training loss, seconds so far).

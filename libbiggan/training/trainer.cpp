@@ -363,6 +363,9 @@ void Trainer::save(bool with_copy) {
   if (options_.sample_sheets) sample_sheets();
 }
 
+// What saves' sheets, tests and standing statistics sample: G_ema with --ema --use_ema, else G.
+GeneratorImpl& Trainer::sampled_G() { return (config_.ema && config_.use_ema && gan_.G_ema) ? *gan_.G_ema : *gan_.G; }
+
 // The reference's --accumulate_stats (train_fns.save_and_sample and test): the sampled G's BN
 // statistics are re-estimated from its own forwards in train mode (utils.accumulate_standing_stats;
 // G ends in eval mode, as there), once an iteration, at scheduled saves and at tests. Unlike the
@@ -371,8 +374,6 @@ void Trainer::save(bool with_copy) {
 // come from a generator of their own, seeded by the run's seed and the iteration: so the training
 // noise never shifts, every rank computes the same statistics, and a resumed run repeats the
 // uninterrupted one.
-// What saves' sheets, tests and standing statistics sample: G_ema with --ema --use_ema, else G.
-GeneratorImpl& Trainer::sampled_G() { return (config_.ema && config_.use_ema && gan_.G_ema) ? *gan_.G_ema : *gan_.G; }
 
 void Trainer::standing_stats() {
   if (!config_.accumulate_stats || standing_itr_ == state_.itr) return;
