@@ -6,7 +6,7 @@ B=build; O=out/example
 mkdir -p $O
 $B/imagenet-to-hdf5 --format idx --split train /usr/share/datasets/fashion-mnist $O/train.hdf5
 $B/imagenet-to-hdf5 --format idx --split test /usr/share/datasets/fashion-mnist $O/test.hdf5
-$B/fashion-classifier train --train $O/train.hdf5 --test $O/test.hdf5 --out $O/classifier.pth
+$B/fashion-classifier train --train $O/train.hdf5 --test $O/test.hdf5 --out $O/classifier.pth --amp auto
 $B/gan-train --flags-file pipelines/fashion_default.flags --data_path $O/train.hdf5 --base_root $O/run \
   --total_itr 2000 --amp auto --classifier $O/classifier.pth --eval_real $O/test.hdf5
 W=$(ls -d $O/run/weights/*/)
