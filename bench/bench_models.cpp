@@ -156,6 +156,15 @@ Json bench_config(const std::string& name, Amp amp, const Speedups& speedups, in
   gan.G->eval();
   const Timing g_eval = time_calls(warmup, repeats, forward);
   profile_call(profile, name + "_G_eval", forward);
+  // A batch of a sampling run (gan-sample, the tests' samples): eval mode with the weights fixed for
+  // the run, so spectral norm's W / sigma is computed once for the run, as SampleRun does
+  // (FrozenSpectralNorm; the reference repeats the power iteration every batch: its G_forward_eval).
+  Timing g_sampling;
+  {
+    FrozenSpectralNorm frozen(*gan.G);
+    g_sampling = time_calls(warmup, repeats, forward);
+    profile_call(profile, name + "_G_sampling", forward);
+  }
 
   return Json::object()
       .set("impl", Json(std::string("ours")))
@@ -177,6 +186,10 @@ Json bench_config(const std::string& name, Amp amp, const Speedups& speedups, in
       .set("G_forward_eval_cpu_s", Json(g_eval.cpu))
       .set("G_forward_eval_min_s", Json(g_eval.wall_min))
       .set("G_forward_eval_max_s", Json(g_eval.wall_max))
+      .set("G_sampling_s", Json(g_sampling.wall))
+      .set("G_sampling_cpu_s", Json(g_sampling.cpu))
+      .set("G_sampling_min_s", Json(g_sampling.wall_min))
+      .set("G_sampling_max_s", Json(g_sampling.wall_max))
       .set("G_params", Json(count_parameters(*gan.G)))
       .set("D_params", Json(count_parameters(*gan.D)));
 }

@@ -12,8 +12,12 @@ rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 for r in rows:
   r.setdefault('amp', 'off')
 configs = list(dict.fromkeys(r['config'] for r in rows))
-parts = [('G forward, train mode', 'G_forward_train'), ('G forward, eval mode', 'G_forward_eval'),
-         ('training step', 'train_step')]
+# (label, our key, the reference's key): a batch of a sampling run is the reference's eval-mode forward
+# (it repeats spectral norm's power iteration every batch; ours computes it once a run).
+parts = [('G forward, train mode', 'G_forward_train', 'G_forward_train'),
+         ('G forward, eval mode', 'G_forward_eval', 'G_forward_eval'),
+         ('G sampling (a run)', 'G_sampling', 'G_forward_eval'),
+         ('training step', 'train_step', 'train_step')]
 
 
 def span(rs, key):
@@ -34,13 +38,15 @@ for c in configs:
     if ours[0]['G_params'] != ref[0]['G_params'] or ours[0]['D_params'] != ref[0]['D_params']:
       sys.exit(f'{c}: parameter counts differ (G {ours[0]["G_params"]} vs {ref[0]["G_params"]}, '
                f'D {ours[0]["D_params"]} vs {ref[0]["D_params"]}): not the same model')
-    for label, key in parts:
+    for label, key, ref_key in parts:
+      if key + '_s' not in ours[0]:
+        continue  # JSON lines of an older bench_models
       o = statistics.median(r[key + '_s'] for r in ours)
-      f = statistics.median(r[key + '_s'] for r in ref)
-      paired = statistics.median(a[key + '_s'] / b[key + '_s'] for a, b in zip(ours, ref))
+      f = statistics.median(r[ref_key + '_s'] for r in ref)
+      paired = statistics.median(a[key + '_s'] / b[ref_key + '_s'] for a, b in zip(ours, ref))
       oc = statistics.median(r[key + '_cpu_s'] for r in ours)
-      fc = statistics.median(r[key + '_cpu_s'] for r in ref)
-      print(f'{c:<6} {amp:<7} {label:<22} {o:8.4f} {span(ours, key):>13} {f:8.4f} {span(ref, key):>13} {o / f:6.2f}'
+      fc = statistics.median(r[ref_key + '_cpu_s'] for r in ref)
+      print(f'{c:<6} {amp:<7} {label:<22} {o:8.4f} {span(ours, key):>13} {f:8.4f} {span(ref, ref_key):>13} {o / f:6.2f}'
             f' {paired:7.2f}   {oc:8.3f} {fc:8.3f}')
 r = rows[0]
 rounds = len([x for x in rows if x['impl'] == 'reference']) // len(configs)

@@ -92,6 +92,7 @@ std::vector<torch::Tensor> WeightLayerImpl::sv_buffers() const {
 
 torch::Tensor WeightLayerImpl::effective_weight() {
   if (!sn_.enabled()) return weight;
+  if (frozen_weight_.defined() && !is_training() && !torch::GradMode::is_enabled()) return frozen_weight_;
   // Under autocast (--amp) the power iteration stays float32: its many small products would lose
   // the singular value to bf16 rounding, and u / sv stay what a float32 run computes.
   Fp32Scope fp32;
@@ -106,6 +107,25 @@ torch::Tensor WeightLayerImpl::effective_weight() {
     for (size_t i = 0; i < svs.size(); ++i) sv_bufs[i].copy_(svs[i]);
   }
   return weight / svs[0];
+}
+
+bool WeightLayerImpl::freeze_effective_weight() {
+  if (!sn_.enabled() || is_training()) return false;
+  torch::NoGradGuard ng;
+  frozen_weight_ = torch::Tensor();
+  frozen_weight_ = effective_weight();
+  return true;
+}
+
+FrozenSpectralNorm::FrozenSpectralNorm(torch::nn::Module& module) {
+  for (auto& m : module.modules(/*include_self=*/true)) {
+    auto layer = std::dynamic_pointer_cast<WeightLayerImpl>(m);
+    if (layer && !layer->frozen() && layer->freeze_effective_weight()) frozen_.push_back(layer);
+  }
+}
+
+FrozenSpectralNorm::~FrozenSpectralNorm() {
+  for (auto& layer : frozen_) layer->thaw_effective_weight();
 }
 
 SNConv2dImpl::SNConv2dImpl(const SNConv2dOptions& o)

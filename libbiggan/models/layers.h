@@ -76,6 +76,11 @@ struct WeightLayerImpl : torch::nn::Module {
   // u<i> and sv<i> buffers (empty when plain).
   std::vector<torch::Tensor> u_buffers() const;
   std::vector<torch::Tensor> sv_buffers() const;
+  // See FrozenSpectralNorm. freeze: computes the eval-mode effective weight now (no-op when plain
+  // or in training mode; returns whether it froze); thaw: forgets it.
+  bool freeze_effective_weight();
+  void thaw_effective_weight() { frozen_weight_ = torch::Tensor(); }
+  bool frozen() const { return frozen_weight_.defined(); }
 
   torch::Tensor weight;
   torch::Tensor bias;  // undefined when the layer has none
@@ -87,6 +92,24 @@ struct WeightLayerImpl : torch::nn::Module {
  private:
   Kind kind_;
   SNOptions sn_;
+  torch::Tensor frozen_weight_;  // W / sigma while frozen; undefined otherwise
+};
+
+// For a run of forwards with fixed weights (sampling): while it lives, every spectral-normed layer of
+// `module` that is in eval mode computes its W / sigma once, and forwards in eval mode without
+// autograd reuse it instead of repeating the power iteration (about ten small ops a layer, a large
+// share of a small G's forward). Eval mode's power iteration does not update u and the weights do
+// not change during sampling, so the result is the same to the bit. Forwards in training mode or
+// with autograd on compute as always; the weights must not change while it lives.
+class FrozenSpectralNorm {
+ public:
+  explicit FrozenSpectralNorm(torch::nn::Module& module);
+  ~FrozenSpectralNorm();
+  FrozenSpectralNorm(const FrozenSpectralNorm&) = delete;
+  FrozenSpectralNorm& operator=(const FrozenSpectralNorm&) = delete;
+
+ private:
+  std::vector<std::shared_ptr<WeightLayerImpl>> frozen_;  // the layers this scope froze
 };
 
 struct SNConv2dImpl : WeightLayerImpl {

@@ -190,7 +190,7 @@ struct SampleRun::Meter {
 };
 
 SampleRun::SampleRun(GeneratorImpl& G, LatentSource& latents, std::vector<SampleSink*> sinks, SampleRunOptions options)
-    : G_(G), latents_(latents), sinks_(std::move(sinks)), options_(std::move(options)) {
+    : G_(G), latents_(latents), sinks_(std::move(sinks)), options_(std::move(options)), frozen_sn_(G) {
   if (options_.progress) meter_ = std::make_unique<Meter>(options_.progress_label, latents_.count());
 }
 

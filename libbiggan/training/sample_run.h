@@ -140,6 +140,8 @@ class SampleRun {
   int64_t done_ = 0;
   struct Meter;
   std::unique_ptr<Meter> meter_;
+  // G's weights are fixed for the run: spectral norm's W / sigma is computed once, not per batch.
+  FrozenSpectralNorm frozen_sn_;
 };
 
 // Every batch of the run to every sink, then finish(). On an error the sinks not yet finished are

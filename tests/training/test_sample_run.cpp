@@ -82,6 +82,16 @@ uint64_t folder_bytes(const fs::path& dir) {
   return n;
 }
 
+// How many of G's spectral-normed layers hold a frozen W / sigma.
+int64_t frozen_layers(GeneratorImpl& G) {
+  int64_t n = 0;
+  for (auto& m : G.modules()) {
+    auto layer = std::dynamic_pointer_cast<WeightLayerImpl>(m);
+    if (layer && layer->frozen()) ++n;
+  }
+  return n;
+}
+
 std::vector<std::string> folder_names(const fs::path& dir) {
   std::vector<std::string> names;
   for (auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
@@ -316,4 +326,65 @@ TEST_CASE("rank shares of latents: each forward split as DataParallel splits a b
     auto order = rank_share_order(total, b, 3);
     CHECK(torch::equal(torch::cat(joined).index_select(0, order), y));
   }
+}
+
+TEST_CASE("frozen spectral norm: a sample run's images to the bit; training mode, autograd and later weights bypass it",
+          "[sample_run]") {
+  auto G = tiny_generator();  // eval mode
+  torch::manual_seed(1);
+  auto z = torch::randn({5, 8});
+  auto y = torch::tensor({0, 1, 2, 0, 1}, torch::kInt64);
+  auto forward = [&] { return G->forward(z, G->shared(y)); };
+  torch::Tensor plain;
+  {
+    torch::NoGradGuard ng;
+    plain = forward();
+  }
+  // A sample run freezes G for its lifetime and gives the unfrozen forward's images exactly.
+  {
+    // Two batches of the same five rows: the second reuses what the first froze.
+    auto latents = tensor_latents(torch::cat({z, z}), torch::cat({y, y}), 5);
+    RecordingSink sink;
+    SampleRun run(*G, *latents, {&sink});
+    CHECK(frozen_layers(*G) > 10);
+    SampleBatch batch;
+    while (run.next(batch)) {
+    }
+    run.finish();
+    REQUIRE(sink.images.size() == 2);
+    CHECK(torch::equal(sink.images[0], plain));
+    CHECK(torch::equal(sink.images[1], plain));
+  }
+  CHECK(frozen_layers(*G) == 0);
+
+  auto params = G->named_parameters();
+  auto buffers = G->named_buffers();
+  auto w = params["output_layer.2.weight"];
+  auto u = buffers["output_layer.2.u0"];
+  // A model in training mode is not frozen.
+  G->train();
+  {
+    FrozenSpectralNorm none(*G);
+    CHECK(frozen_layers(*G) == 0);
+  }
+  G->eval();
+  FrozenSpectralNorm frozen(*G);
+  torch::NoGradGuard ng;
+  CHECK(torch::equal(forward(), plain));
+  // The frozen W / sigma is what eval forwards use: a weight changed under it changes nothing (spectral
+  // norm is blind to scale, so the change is not one)...
+  const auto saved = w.clone();
+  w.add_(torch::randn_like(w));
+  CHECK(torch::equal(forward(), plain));
+  // ...but a forward with autograd on computes W / sigma afresh,
+  {
+    torch::AutoGradMode grad(true);
+    CHECK_FALSE(torch::equal(forward().detach(), plain));
+  }
+  // and so does one in training mode (its power iteration moves u).
+  const auto u_before = u.clone();
+  G->train();
+  forward();
+  CHECK_FALSE(torch::equal(u, u_before));
+  w.copy_(saved);
 }
