@@ -119,6 +119,7 @@ int64_t classes_per_sheet(const std::string& dataset, int64_t n_classes) {
 
 std::vector<fs::path> save_class_sheets(GeneratorImpl& G, const fs::path& folder, const ClassSheetOptions& o) {
   torch::NoGradGuard ng;
+  FrozenSpectralNorm frozen(G);  // one W / sigma for the sheets' forwards
   const int64_t n_classes = o.n_classes > 0 ? o.n_classes : G.n_classes();
   const int64_t c = o.classes_per_sheet;
   if (c < 1 || o.samples_per_class < 1) throw Error("sample sheets need at least one class and one sample");
