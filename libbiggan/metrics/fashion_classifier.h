@@ -30,8 +30,8 @@ namespace biggan::metrics {
 // Linear(feature_dim, classes).
 struct ClassifierArch {
   int64_t image_size = 32;                 // S, divisible by 8
-  // 24,48,96: 91-92 % test accuracy on Fashion-MNIST in 4-6 epochs at about 45 s of one core per epoch
-  // in float32, 15-20 s in bf16.
+  // 24,48,96: 91-92 % test accuracy on Fashion-MNIST in 4-6 epochs, an epoch taking about 40 s on
+  // 2 cores in float32, 15-20 s in bf16.
   std::array<int64_t, 3> channels{24, 48, 96};
   int64_t feature_dim = 128;
   int64_t num_classes = 10;
@@ -66,7 +66,7 @@ torch::Tensor classifier_input(const torch::Tensor& images, const std::string& w
 struct ClassifierTrainOptions {
   // 6, not 4: the yardstick must recognise real shirts (the weakest class) at least as well as the
   // 80 % it asks of samples. Measured on the pipeline's data in bf16 (docs/recipe-sweep.md): 4 epochs
-  // 91.41 % test accuracy, real shirts 78.2 %; 6 epochs 92.14 %, real shirts 81.9 %, 116 s.
+  // 91.41 % test accuracy, real shirts 78.2 %; 6 epochs 92.14 %, real shirts 81.9 %, 105-116 s.
   int64_t epochs = 6;
   int64_t batch_size = 128;
   double max_lr = 3e-3;        // one-cycle schedule (Adam): warm-up 30 %, cosine decay
