@@ -101,7 +101,8 @@ struct WeightLayerImpl : torch::nn::Module {
 // of the c32s G's sampling takes 9-25 % less time, of c32's about 5 %; README, "Benchmarks"). Eval
 // mode's power iteration does not update u and the weights do not change during sampling, so the
 // result is the same to the bit. Forwards in training mode or with autograd on compute as always;
-// the weights must not change while it lives.
+// neither the weights nor u may change while it lives: standing statistics (training-mode forwards,
+// which move u) run before the freeze, as sample_plan and the trainer do.
 class FrozenSpectralNorm {
  public:
   explicit FrozenSpectralNorm(torch::nn::Module& module);
