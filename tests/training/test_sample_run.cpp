@@ -85,10 +85,7 @@ uint64_t folder_bytes(const fs::path& dir) {
 // How many of G's spectral-normed layers hold a frozen W / sigma.
 int64_t frozen_layers(GeneratorImpl& G) {
   int64_t n = 0;
-  for (auto& m : G.modules()) {
-    auto layer = std::dynamic_pointer_cast<WeightLayerImpl>(m);
-    if (layer && layer->frozen()) ++n;
-  }
+  for (auto& [name, layer] : weight_layers(G)) n += layer->frozen();
   return n;
 }
 
