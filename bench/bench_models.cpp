@@ -27,6 +27,7 @@
 #include "libbiggan/training/noise.h"
 #include "libbiggan/training/precision.h"
 #include "libbiggan/training/train_step.h"
+#include "libbiggan/util/blas_threads.h"
 #include "libbiggan/util/cli.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/json.h"
@@ -171,6 +172,7 @@ Json bench_config(const std::string& name, Amp amp, const Speedups& speedups, in
       .set("config", Json(name))
       .set("amp", Json(speedups.label(amp)))
       .set("threads", Json(static_cast<int64_t>(threads)))
+      .set("blas_threads", Json(static_cast<int64_t>(blas_threads())))
       .set("batch", Json(c.batch_size))
       .set("num_D_steps", Json(c.num_D_steps))
       .set("repeats", Json(static_cast<int64_t>(repeats)))

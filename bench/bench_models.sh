@@ -9,17 +9,19 @@
 # reference's and the ratio ours / reference, with the range of the timed calls; --json prints the
 # JSON lines instead.
 # Usage: bench/bench_models.sh BUILD_DIR [--configs "c32 c32s i128"] [--amps "off bf16 off+cl bf16+cl+fold"] [--threads 2]
-#          [--warmup 2] [--repeats 5] [--rounds 1] [--ref REF_DIR] [--ref-heap] [--json]
+#          [--warmup 2] [--repeats 5] [--rounds 1] [--ref REF_DIR] [--ref-heap] [--ref-blas1] [--json]
 # Ours keeps freed tensor memory mapped (libbiggan/util/tensor_memory.h; BIGGAN_MALLOC=system in the
 # environment turns that off for ours); --ref-heap gives the reference the same malloc policy through
-# GLIBC_TUNABLES, to show which part of the difference is that policy.
+# GLIBC_TUNABLES, to show which part of the difference is that policy. Ours runs OpenBLAS with one
+# thread (libbiggan/util/blas_threads.h; BIGGAN_BLAS_THREADS=system keeps OpenBLAS's own count);
+# --ref-blas1 gives the reference the same through OPENBLAS_NUM_THREADS=1.
 # REF_DIR defaults to $BIGGAN_REFERENCE, then ../ref/biggan beside the repository.
 # Needs /usr/bin/python3 with torch (Debian's python3-torch). With --rounds R each side runs R
 # times, alternating, and the table shows the median over rounds (steadier on a shared machine).
 # The CPUs may be shared: the table also shows process CPU seconds and the median of per-round
 # ratios. BENCH_MODELS_SAVE=FILE keeps the JSON lines (bench_models_table.py FILE reprints the table).
 set -eu
-[ $# -ge 1 ] || { sed -n '2,17p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,19p' "$0" >&2; exit 2; }
 BUILD=$(cd "$1" && pwd); shift
 HERE=$(cd "$(dirname "$0")" && pwd)
 REF=${BIGGAN_REFERENCE:-$HERE/../../ref/biggan}
@@ -34,7 +36,8 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift 2 ;;
     --ref) REF=$2; shift 2 ;;
     --json) JSON=1; shift ;;
-    --ref-heap) REF_ENV="GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"; shift ;;
+    --ref-heap) REF_ENV="$REF_ENV GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"; shift ;;
+    --ref-blas1) REF_ENV="$REF_ENV OPENBLAS_NUM_THREADS=1"; shift ;;
     *) echo "bench_models.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -44,7 +47,7 @@ REF=$(cd "$REF" && pwd)
 
 OUT=$(mktemp)
 trap 'rm -f "$OUT" "$OUT.err"' EXIT
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs; ours BIGGAN_MALLOC=${BIGGAN_MALLOC:-heap}, reference ${REF_ENV:-glibc defaults}" >&2
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs; ours BIGGAN_MALLOC=${BIGGAN_MALLOC:-heap} BIGGAN_BLAS_THREADS=${BIGGAN_BLAS_THREADS:-1}, reference${REF_ENV:- with glibc's and OpenBLAS's defaults}" >&2
 for name in $CONFIGS; do
   flags=$("$BUILD/bench_models" --print-flags "$name")
   round=1

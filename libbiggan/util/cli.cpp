@@ -6,6 +6,7 @@
 #include <iostream>
 #include <thread>
 
+#include "libbiggan/util/blas_threads.h"
 #include "libbiggan/util/error.h"
 #include "libbiggan/util/tensor_memory.h"
 
@@ -21,6 +22,7 @@ int setup_threads(int threads) {
 int run_tool(const std::string& tool, const std::function<int()>& body) {
   try {
     keep_tensor_memory_mapped_from_env();  // before the first tensor (util/tensor_memory.h)
+    set_blas_threads_from_env();           // one OpenBLAS thread beside LibTorch's (util/blas_threads.h)
     return body();
   } catch (const cxxopts::exceptions::exception& e) {
     std::cerr << tool << ": " << e.what() << " (see --help)\n";

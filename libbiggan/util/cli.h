@@ -12,7 +12,8 @@ enum ExitCode { kExitOk = 0, kExitError = 1, kExitUsage = 2 };
 // Returns the count in use.
 int setup_threads(int threads);
 
-// Runs a tool body (after setting how tensor memory is kept, util/tensor_memory.h). Bad flags (cxxopts errors) print "tool: message" and exit 2; any other error
+// Runs a tool body (after setting how tensor memory is kept, util/tensor_memory.h, and OpenBLAS's
+// thread count, util/blas_threads.h). Bad flags (cxxopts errors) print "tool: message" and exit 2; any other error
 // prints "tool: message" and exits 1. The body returns the exit code.
 int run_tool(const std::string& tool, const std::function<int()>& body);
 
