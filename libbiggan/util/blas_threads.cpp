@@ -18,8 +18,8 @@ Fn openblas_function(const char* name) {
 
 int parse_count(const std::string& setting) {
   const auto refuse = [&] {
-    return Error("BIGGAN_BLAS_THREADS must be a whole number > 0 (default 1) or 'system' (OpenBLAS's own "
-                 "choice), got '" + setting + "'");
+    return Error("BIGGAN_BLAS_THREADS must be a whole number from 1 to 9999 (default 1) or 'system' "
+                 "(OpenBLAS's own choice), got '" + setting + "'");
   };
   if (setting.empty()) return 1;
   if (setting.size() > 4 || setting.find_first_not_of("0123456789") != std::string::npos) throw refuse();
