@@ -8,7 +8,7 @@
 // c32s is c32 at G_ch = D_ch = 8 and batch 8: a step where per-op overhead, not arithmetic, dominates.
 // With --amp bf16 (or fp16 on CUDA) the step and G's forward run under autocast, as gan-train --amp.
 // Usage: bench_models [--config c32|c32s|i128|all] [--amp off|bf16] [--channels-last] [--threads 2] [--warmup 2] [--repeats 5]
-//          [--profile PREFIX]
+//          [--profile PREFIX] [--layouts]
 // Prints one JSON object per configuration (seconds per call: medians, minima and maxima; wall and
 // process CPU time).
 #include <cxxopts.hpp>
@@ -18,8 +18,10 @@
 #include <ctime>
 #include <functional>
 #include <iostream>
+#include <mutex>
 #include <map>
 
+#include <ATen/record_function.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "libbiggan/models/autocast.h"
@@ -108,6 +110,58 @@ void profile_call(const std::string& prefix, const std::string& what, const std:
   call();
 }
 
+// With --layouts: one call with every operator's time (inclusive) summed per operator and per memory
+// layout of its 4-d tensor inputs (N: NCHW-contiguous, C: channels-last-contiguous, X: neither, .:
+// not 4-d or tiny), printed to stderr, largest first: mixed layouts send elementwise and batch-norm
+// kernels to slow generic paths, which a trace's per-operator times show but cannot explain.
+char layout_letter(const at::Tensor& t) {
+  if (t.dim() != 4 || t.numel() < 4096) return '.';
+  if (t.is_contiguous()) return 'N';
+  if (t.is_contiguous(at::MemoryFormat::ChannelsLast)) return 'C';
+  return 'X';
+}
+
+struct LayoutContext : at::ObserverContext {
+  std::string key;
+  std::chrono::steady_clock::time_point start;
+};
+
+// RecordFunction callbacks are plain functions: the totals of the one call being probed.
+std::map<std::string, std::pair<int64_t, double>> layout_totals;
+std::mutex layout_mutex;
+
+void layout_call(const std::string& what, const std::function<void()>& call) {
+  layout_totals.clear();
+  auto handle = at::addGlobalCallback(
+      at::RecordFunctionCallback(
+          [](const at::RecordFunction& fn) -> std::unique_ptr<at::ObserverContext> {
+            auto ctx = std::make_unique<LayoutContext>();
+            ctx->key = fn.name();
+            ctx->key += ' ';
+            for (const auto& v : fn.inputs())
+              if (v.isTensor()) ctx->key += layout_letter(v.toTensor());
+            ctx->start = std::chrono::steady_clock::now();
+            return ctx;
+          },
+          [](const at::RecordFunction&, at::ObserverContext* base) {
+            auto* ctx = static_cast<LayoutContext*>(base);
+            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx->start).count();
+            std::lock_guard<std::mutex> lock(layout_mutex);
+            auto& t = layout_totals[ctx->key];
+            ++t.first;
+            t.second += s;
+          })
+          .needsInputs(true)
+          .scopes({at::RecordScope::FUNCTION, at::RecordScope::BACKWARD_FUNCTION}));
+  call();
+  at::removeCallback(handle);
+  std::vector<std::pair<std::string, std::pair<int64_t, double>>> rows(layout_totals.begin(), layout_totals.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.second > b.second.second; });
+  std::cerr << "layouts of " << what << " (inclusive ms, calls):\n";
+  for (size_t i = 0; i < rows.size() && i < 40; ++i)
+    std::cerr << "  " << rows[i].first << "  " << rows[i].second.second * 1e3 << " ms  " << rows[i].second.first << "\n";
+}
+
 // Our own model options on top of a configuration's reference flags; the variant's label is the
 // amp name followed by "+cl" / "+fold" for each one set.
 struct Speedups {
@@ -119,7 +173,7 @@ struct Speedups {
 };
 
 Json bench_config(const std::string& name, Amp amp, const Speedups& speedups, int threads, int warmup, int repeats,
-                  const std::string& profile) {
+                  const std::string& profile, bool layouts) {
   Config c;
   c.apply_reference_flags(kConfigs.at(name), "bench config " + name);
   c.channels_last = speedups.channels_last;
@@ -143,6 +197,7 @@ Json bench_config(const std::string& name, Amp amp, const Speedups& speedups, in
   int64_t itr = 0;
   const Timing train = time_calls(warmup, repeats, [&] { step.run(x, y, ++itr); });
   profile_call(profile, name + "_step", [&] { step.run(x, y, ++itr); });
+  if (layouts) layout_call(name + " step", [&] { step.run(x, y, ++itr); });
 
   auto z = torch::randn({c.batch_size, gan.G->dim_z()});
   auto gy = torch::randint(0, c.n_classes, {c.batch_size}, torch::kInt64);
@@ -165,6 +220,7 @@ Json bench_config(const std::string& name, Amp amp, const Speedups& speedups, in
     FrozenSpectralNorm frozen(*gan.G);
     g_sampling = time_calls(warmup, repeats, forward);
     profile_call(profile, name + "_G_sampling", forward);
+    if (layouts) layout_call(name + " G sampling", forward);
   }
 
   return Json::object()
@@ -211,6 +267,7 @@ int main(int argc, char** argv) {
         "print-flags", "print NAME's reference flags (one line) and exit", cxxopts::value<std::string>())(
         "profile", "also write Chrome traces of one call each to PREFIX<config>_{step,G_train,G_eval}.json",
         cxxopts::value<std::string>()->default_value(""))(
+        "layouts", "also print, for one call each, time per operator and memory layout of its inputs (stderr)")(
         "h,help", "this help");
     auto args = opts.parse(argc, argv);
     if (args.count("help")) {
@@ -238,7 +295,9 @@ int main(int argc, char** argv) {
     speedups.fold_resample = args["fold-resample"].as<bool>();
     for (const auto& [name, flags] : kConfigs) {
       if (which != "all" && which != name) continue;
-      std::cout << bench_config(name, amp, speedups, threads, warmup, repeats, args["profile"].as<std::string>()).dump()
+      std::cout << bench_config(name, amp, speedups, threads, warmup, repeats, args["profile"].as<std::string>(),
+                                 args["layouts"].as<bool>())
+                         .dump()
                 << std::endl;
     }
     return kExitOk;
