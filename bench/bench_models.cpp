@@ -267,7 +267,7 @@ int main(int argc, char** argv) {
         "print-flags", "print NAME's reference flags (one line) and exit", cxxopts::value<std::string>())(
         "profile", "also write Chrome traces of one call each to PREFIX<config>_{step,G_train,G_eval}.json",
         cxxopts::value<std::string>()->default_value(""))(
-        "layouts", "also print, for one call each, time per operator and memory layout of its inputs (stderr)")(
+        "layouts", "also print, for one training step and one sampling batch, time per operator and memory layout of its inputs (stderr)")(
         "h,help", "this help");
     auto args = opts.parse(argc, argv);
     if (args.count("help")) {

@@ -5,7 +5,6 @@ Usage: python3 bench_models_ref.py REF_DIR NAME THREADS WARMUP REPEATS [PROFILE_
 (with PROFILE_PREFIX, also Chrome traces of one call each, as bench_models --profile writes them)
 (REF_DIR: a BigGAN-PyTorch checkout; nothing of it is copied here, it is imported.)
 Prints one JSON object (seconds per call, medians; wall and process CPU time)."""
-import contextlib
 import json
 import statistics
 import sys
@@ -16,16 +15,10 @@ rest = sys.argv[6:]
 profile = rest.pop(0) if rest and rest[0] != '--' else ''
 assert rest and rest[0] == '--', 'usage: REF_DIR NAME THREADS WARMUP REPEATS [PROFILE_PREFIX] -- FLAGS...'
 flags = rest[1:]
-sys.path.insert(0, ref)
 import torch  # noqa: E402
-try:  # utils imports datasets, which imports tqdm (a progress bar; unused here)
-  import tqdm  # noqa: F401
-except ImportError:
-  import types
-  sys.modules['tqdm'] = types.SimpleNamespace(tqdm=None, trange=None)
-import utils  # noqa: E402
-import train_fns  # noqa: E402
+from reference_models import build, import_reference  # noqa: E402
 
+utils, train_fns = import_reference(ref)
 torch.set_num_threads(threads)
 
 
@@ -48,20 +41,7 @@ def profile_call(what, call):
     prof.export_chrome_trace(f'{profile}{name}_{what}.json')
 
 
-config = vars(utils.prepare_parser().parse_args(flags))
-config['resolution'] = utils.imsize_dict[config['dataset']]
-config['n_classes'] = utils.nclass_dict[config['dataset']]
-config['G_activation'] = utils.activation_dict[config['G_nl']]
-config['D_activation'] = utils.activation_dict[config['D_nl']]
-utils.seed_rng(config['seed'])
-model = __import__(config['model'])
-ema = None
-with contextlib.redirect_stdout(sys.stderr):  # the reference prints while building; stdout is for JSON
-  G = model.Generator(**config)
-  D = model.Discriminator(**config)
-  if config['ema']:
-    G_ema = model.Generator(**{**config, 'skip_init': True, 'no_optim': True})
-    ema = utils.ema(G, G_ema, config['ema_decay'], config['ema_start'])
+config, model, G, D, ema = build(utils, flags)
 GD = model.G_D(G, D)
 state_dict = {'itr': 0, 'epoch': 0, 'config': config}
 bs = config['batch_size']

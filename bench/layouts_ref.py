@@ -6,36 +6,22 @@ ours does with --channels_last, so the reference's own step shows what that layo
 Usage: python3 layouts_ref.py REF_DIR [--cl] -- REFERENCE_FLAGS...   (flags: bench_models --print-flags c32)
 (REF_DIR: a BigGAN-PyTorch checkout; nothing of it is copied here, it is imported.)"""
 import collections
-import contextlib
 import sys
 import time
-import types
 
 ref, rest = sys.argv[1], sys.argv[2:]
 use_cl = bool(rest) and rest[0] == '--cl'
 if use_cl:
   rest = rest[1:]
 assert rest and rest[0] == '--', 'usage: REF_DIR [--cl] -- FLAGS...'
-sys.path.insert(0, ref)
 import torch  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 from torch.utils._pytree import tree_flatten  # noqa: E402
-sys.modules.setdefault('tqdm', types.SimpleNamespace(tqdm=None, trange=None))  # utils imports it; unused
-import utils  # noqa: E402
-import train_fns  # noqa: E402
+from reference_models import build, import_reference  # noqa: E402
 
+utils, train_fns = import_reference(ref)
 torch.set_num_threads(2)
-config = vars(utils.prepare_parser().parse_args(rest[1:]))
-config['resolution'] = utils.imsize_dict[config['dataset']]
-config['n_classes'] = utils.nclass_dict[config['dataset']]
-config['G_activation'] = utils.activation_dict[config['G_nl']]
-config['D_activation'] = utils.activation_dict[config['D_nl']]
-utils.seed_rng(config['seed'])
-model = __import__(config['model'])
-with contextlib.redirect_stdout(sys.stderr):
-  G, D = model.Generator(**config), model.Discriminator(**config)
-  G_ema = model.Generator(**{**config, 'skip_init': True, 'no_optim': True})
-  ema = utils.ema(G, G_ema, config['ema_decay'], config['ema_start'])
+config, model, G, D, ema = build(utils, rest[1:])
 cl = torch.channels_last
 if use_cl:
   for block in (G.blocks[0][0], D.blocks[0][0]):
